@@ -1,0 +1,60 @@
+#pragma once
+
+// The component kinds an agent knows: for each `type`, the declaration of its
+// keys (which drives the config loader and the reference page) and the
+// function that spawns it. Built-in kinds and plugins register here.
+
+#include "config/config.hpp"
+#include "messages/interfaces.hpp"
+
+#include <caf/fwd.hpp>
+
+#include <cstdint>
+#include <functional>
+#include <map>
+#include <string>
+#include <vector>
+
+namespace logpipe {
+
+/// What a component gets when it is spawned.
+struct component_context {
+  config::component_config config;
+  /// Its index among the inputs or among the outputs.
+  std::uint32_t index = 0;
+  bus_actor bus;
+  std::string agent_name;
+  std::string data_dir;
+  /// --start-once-for-env pairs; present only on the agent's first start.
+  std::map<std::string, std::string> start_once;
+};
+
+using input_factory =
+  std::function<input_actor(caf::actor_system&, const component_context&)>;
+using output_factory =
+  std::function<output_actor(caf::actor_system&, const component_context&)>;
+
+class component_registry : public config::kind_lookup {
+public:
+  void add_input(config::kind_schema schema, input_factory spawn);
+  void add_output(config::kind_schema schema, output_factory spawn);
+
+  /// Factories of a known kind (the config loader has checked the type).
+  const input_factory& input(const std::string& type) const;
+  const output_factory& output(const std::string& type) const;
+
+  const config::kind_schema* find(config::role r,
+                                  std::string_view type) const override;
+  std::vector<std::string> types(config::role r) const override;
+
+private:
+  std::map<std::string, std::pair<config::kind_schema, input_factory>, std::less<>>
+    inputs_;
+  std::map<std::string, std::pair<config::kind_schema, output_factory>, std::less<>>
+    outputs_;
+};
+
+/// Registers the kinds built into logpipe (exec, stdout, ...).
+void register_builtin_kinds(component_registry& registry);
+
+} // namespace logpipe

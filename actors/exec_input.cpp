@@ -1,0 +1,177 @@
+#include "actors/exec_input.hpp"
+
+#include "actors/logging.hpp"
+
+#include <caf/actor_system.hpp>
+#include <caf/event_based_actor.hpp>
+
+#include <cerrno>
+#include <cstring>
+#include <limits>
+#include <unistd.h>
+
+namespace logpipe {
+
+namespace {
+
+using self_ptr = exec_input_actor::stateful_pointer<exec_input_state>;
+
+// A command that ran at least this long before exiting is restarted after the
+// configured delay again, not after the doubled one.
+constexpr auto stable_run = std::chrono::seconds(10);
+constexpr auto max_restart_delay = std::chrono::seconds(60);
+constexpr auto reap_interval = std::chrono::milliseconds(50);
+
+void start_command(self_ptr self);
+
+void try_reap(self_ptr self) {
+  if (auto how = self->state.child.try_reap())
+    log::notice("input {}: command {}", self->state.component, *how);
+  else if (self->state.child.running())
+    self->delayed_send(self, reap_interval, tick_atom_v);
+}
+
+void command_ended(self_ptr self) {
+  auto& st = self->state;
+  st.watcher.reset();
+  st.child.close_stdout();
+  try_reap(self);
+  if (st.stopped)
+    return;
+  auto ran = std::chrono::steady_clock::now() - st.started_at;
+  if (ran >= stable_run)
+    st.next_delay = st.restart_delay;
+  log::notice("input {}: command closed its output; running it again in {} ms",
+              self->state.component,
+              std::chrono::duration_cast<std::chrono::milliseconds>(st.next_delay).count());
+  self->delayed_send(self, st.next_delay, restart_atom_v);
+  st.next_delay = std::min<std::chrono::microseconds>(st.next_delay * 2,
+                                                       max_restart_delay);
+}
+
+// Reads and publishes while there is data and credit.
+void pump(self_ptr self) {
+  auto& st = self->state;
+  st.readable = false;
+  while (st.child.stdout_fd() >= 0) {
+    if (!st.credit.available()) {
+      st.readable = true;
+      return;
+    }
+    log_block blk;
+    blk.bytes.resize(st.block_size);
+    auto n = ::read(st.child.stdout_fd(), blk.bytes.data(), blk.bytes.size());
+    if (n < 0 && errno == EINTR)
+      continue;
+    if (n < 0 && errno == EAGAIN) {
+      st.watcher->arm();
+      return;
+    }
+    if (n <= 0) {
+      if (n < 0)
+        log::error("input {}: reading the command's output: {}", self->state.component,
+                   std::strerror(errno));
+      command_ended(self);
+      return;
+    }
+    blk.bytes.resize(static_cast<std::size_t>(n));
+    blk.origin = st.origin;
+    blk.file_name = st.file_name;
+    blk.offset = st.offset;
+    blk.input = st.index;
+    blk.seq = st.credit.take();
+    st.offset += static_cast<std::uint64_t>(n);
+    self->send(st.bus, publish_atom_v, std::move(blk));
+  }
+}
+
+void start_command(self_ptr self) {
+  auto& st = self->state;
+  if (st.stopped)
+    return;
+  try {
+    st.child = child_process::start(st.command);
+  } catch (const std::exception& e) {
+    log::error("input {}: cannot run `{}`: {}", self->state.component, st.command, e.what());
+    self->delayed_send(self, st.next_delay, restart_atom_v);
+    return;
+  }
+  st.started_at = std::chrono::steady_clock::now();
+  log::info("input {}: running `{}` (pid {})", self->state.component, st.command,
+            st.child.pid());
+  st.watcher = std::make_unique<fd_watcher>(st.child.stdout_fd(), self->address(),
+                                            caf::make_message(readable_atom_v));
+}
+
+} // namespace
+
+exec_input_actor::behavior_type exec_input(self_ptr self, component_context ctx) {
+  auto& st = self->state;
+  const auto& cfg = ctx.config;
+  st.component = cfg.name;
+  st.command = cfg.get_string("cmd");
+  st.file_name = cfg.get_string("output_filename");
+  st.origin = ctx.agent_name;
+  st.index = ctx.index;
+  st.bus = ctx.bus;
+  st.block_size = cfg.get_size("block_size");
+  st.credit = credit_window(static_cast<std::uint64_t>(cfg.get_int("window")));
+  st.restart_delay = cfg.get_duration("restart_delay");
+  st.next_delay = st.restart_delay;
+  self->request(st.bus, caf::infinite, attach_atom_v, input_atom_v, st.index)
+    .then([=](std::uint64_t first_seq) {
+      self->state.credit.open(first_seq);
+      start_command(self);
+    });
+  return {
+    [=](ack_atom, std::uint64_t seq) {
+      if (self->state.credit.ack(seq) && self->state.readable && !self->state.stopped)
+        pump(self);
+    },
+    [=](stop_atom) {
+      auto& st = self->state;
+      st.stopped = true;
+      st.watcher.reset();
+      st.child.terminate();
+    },
+    [=](readable_atom) {
+      if (!self->state.stopped)
+        pump(self);
+    },
+    [=](restart_atom) { start_command(self); },
+    [=](tick_atom) { try_reap(self); },
+  };
+}
+
+config::kind_schema exec_input_schema() {
+  using config::value_kind;
+  constexpr auto no_min = std::numeric_limits<std::int64_t>::min();
+  constexpr auto no_max = std::numeric_limits<std::int64_t>::max();
+  config::kind_schema schema;
+  schema.type = "exec";
+  schema.summary = "Runs a shell command (`/bin/sh -c`) and ships its standard "
+                   "output; runs it again, with backoff, whenever it exits.";
+  schema.keys = {
+    {"cmd", value_kind::string, "", "The command line, run through /bin/sh -c.", true,
+     {}, no_min, no_max},
+    {"output_filename", value_kind::string, "\"exec.log\"",
+     "The file name the blocks carry (the name outputs write them under).", false, {},
+     no_min, no_max},
+    {"block_size", value_kind::size, "\"64KiB\"",
+     "Largest block read from the command at once.", false, {}, 1, 64 << 20},
+    {"window", value_kind::integer, "16",
+     "Blocks in flight (published, not yet acknowledged by every output).",
+     false, {}, 1, 65536},
+    {"restart_delay", value_kind::duration, "\"1s\"",
+     "Wait before running the command again after it exits; doubles while it "
+     "keeps exiting within 10 s, up to 60 s.",
+     false, {}, 1000, 3600LL * 1000 * 1000},
+  };
+  return schema;
+}
+
+input_actor spawn_exec_input(caf::actor_system& sys, const component_context& ctx) {
+  return sys.spawn(exec_input, ctx);
+}
+
+} // namespace logpipe

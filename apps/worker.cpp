@@ -1,0 +1,97 @@
+#include "apps/worker.hpp"
+
+#include "actors/logging.hpp"
+#include "actors/supervisor.hpp"
+#include "messages/registration.hpp"
+
+#include <caf/actor_system.hpp>
+#include <caf/actor_system_config.hpp>
+#include <caf/scoped_actor.hpp>
+
+#include <atomic>
+#include <csignal>
+#include <filesystem>
+#include <pthread.h>
+#include <thread>
+
+namespace logpipe {
+
+namespace {
+
+// Turns SIGTERM/SIGINT into a stop message for `target` (signals are blocked
+// in every thread, so only sigwait sees them).
+class signal_forwarder {
+public:
+  explicit signal_forwarder(caf::actor target) : thread_([this, target] {
+    sigset_t set;
+    sigemptyset(&set);
+    sigaddset(&set, SIGTERM);
+    sigaddset(&set, SIGINT);
+    for (;;) {
+      int sig = 0;
+      if (sigwait(&set, &sig) != 0 || done_)
+        return;
+      log::notice("received {}", sig == SIGTERM ? "SIGTERM" : "SIGINT");
+      caf::anon_send(target, stop_atom_v);
+    }
+  }) {}
+
+  ~signal_forwarder() {
+    done_ = true;
+    pthread_kill(thread_.native_handle(), SIGTERM);
+    thread_.join();
+  }
+
+private:
+  std::atomic<bool> done_{false};
+  std::thread thread_;
+};
+
+} // namespace
+
+int run_worker(const config::agent_config& config, const component_registry& registry,
+               const std::map<std::string, std::string>& start_once) {
+  std::error_code ec;
+  std::filesystem::create_directories(config.agent.data_dir, ec);
+  if (ec) {
+    log::error("cannot create data_dir {}: {}", config.agent.data_dir, ec.message());
+    return 1;
+  }
+  caf::actor_system_config cfg;
+  register_types(cfg);
+  cfg.set("scheduler.max-threads", config.agent.threads);
+  caf::actor_system sys{cfg};
+  auto sup = sys.spawn(supervisor, config, &registry, start_once);
+  log::notice("agent {} started: {} inputs, {} outputs", config.agent.name,
+              config.inputs.size(), config.outputs.size());
+  caf::scoped_actor self{sys};
+  self->monitor(sup);
+  signal_forwarder signals{caf::actor_cast<caf::actor>(self)};
+  int exit_code = 0;
+  bool running = true;
+  while (running) {
+    self->receive(
+      [&](caf::down_msg& msg) {
+        running = false;
+        if (msg.reason && msg.reason != caf::exit_reason::normal) {
+          log::error("supervisor stopped: {}", sys.render(msg.reason));
+          exit_code = 1;
+        }
+      },
+      [&](stop_atom) {
+        auto limit = config.agent.shutdown_grace + std::chrono::seconds(5);
+        self->request(sup, limit, stop_atom_v)
+          .receive([&](bool drained) {
+                     log::notice("stopped{}", drained ? "; every block delivered"
+                                                      : " with blocks in flight");
+                   },
+                   [&](caf::error& err) {
+                     log::error("shutdown: {}", sys.render(err));
+                     self->send_exit(sup, caf::exit_reason::kill);
+                   });
+      });
+  }
+  return exit_code;
+}
+
+} // namespace logpipe

@@ -1,0 +1,30 @@
+#pragma once
+
+// The atoms and custom type IDs of logpipe (CAF 0.18 transition macros, so a
+// later port to newer CAF keeps these names).
+
+#include "messages/log_block.hpp"
+#include "messages/status.hpp"
+
+#include <caf/atom.hpp>
+#include <caf/type_id.hpp>
+
+CAF_BEGIN_TYPE_ID_BLOCK(logpipe, caf::first_custom_type_id)
+
+  CAF_ADD_TYPE_ID(logpipe, (logpipe::log_block))
+  CAF_ADD_TYPE_ID(logpipe, (logpipe::bus_status))
+  CAF_ADD_TYPE_ID(logpipe, (logpipe::component_status))
+
+  CAF_ADD_ATOM(logpipe, logpipe, publish_atom, "publish")
+  CAF_ADD_ATOM(logpipe, logpipe, ack_atom, "ack")
+  CAF_ADD_ATOM(logpipe, logpipe, attach_atom, "attach")
+  CAF_ADD_ATOM(logpipe, logpipe, detach_atom, "detach")
+  CAF_ADD_ATOM(logpipe, logpipe, input_atom, "input")
+  CAF_ADD_ATOM(logpipe, logpipe, output_atom, "output")
+  CAF_ADD_ATOM(logpipe, logpipe, status_atom, "status")
+  CAF_ADD_ATOM(logpipe, logpipe, stop_atom, "stop")
+  CAF_ADD_ATOM(logpipe, logpipe, restart_atom, "restart")
+  CAF_ADD_ATOM(logpipe, logpipe, tick_atom, "tick")
+  CAF_ADD_ATOM(logpipe, logpipe, readable_atom, "readable")
+
+CAF_END_TYPE_ID_BLOCK(logpipe)
