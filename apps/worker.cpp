@@ -64,6 +64,8 @@ int run_worker(const config::agent_config& config, const component_registry& reg
   auto sup = sys.spawn(supervisor, config, &registry, start_once);
   log::notice("agent {} started: {} inputs, {} outputs", config.agent.name,
               config.inputs.size(), config.outputs.size());
+  for (const auto& [key, value] : start_once)
+    log::notice("first start: passing {}={} to the components", key, value);
   caf::scoped_actor self{sys};
   self->monitor(sup);
   signal_forwarder signals{caf::actor_cast<caf::actor>(self)};
