@@ -7,6 +7,7 @@
 #include "actor_fixture.hpp"
 #include "test_components.hpp"
 
+#include <algorithm>
 #include <set>
 
 namespace logpipe::test {
@@ -21,6 +22,8 @@ protected:
     producer.type = "producer";
     registry.add_input(producer, [this](caf::actor_system& s, const component_context& ctx) {
       auto rec = std::make_shared<source_record>();
+      if (sources.empty())
+        rec->crash_after_acks = first_producer_crashes_after;
       sources.push_back(rec);
       return s.spawn(producer_input, rec, ctx.index, ctx.bus, std::uint64_t{4},
                      std::uint64_t{40}, std::size_t{16});
@@ -102,6 +105,7 @@ protected:
 
   component_registry registry;
   config::agent_config agent;
+  std::optional<std::size_t> first_producer_crashes_after;
   std::vector<std::shared_ptr<sink_record>> sinks;
   std::vector<std::shared_ptr<source_record>> sources;
   caf::scoped_actor self{sys};
@@ -134,6 +138,24 @@ TEST_F(supervisor_test, an_output_that_throws_is_restarted_and_nothing_is_lost) 
   // No gap: every block, in order, the crashed one included.
   EXPECT_EQ(delivered(*out), iota(40));
   EXPECT_EQ(sources[0]->acked.size(), 40u);
+}
+
+TEST_F(supervisor_test, a_crashed_input_is_restarted_and_numbers_above_its_predecessor) {
+  auto out = add_sink();
+  first_producer_crashes_after = 10;
+  add_producer();
+  auto sup = start();
+  ASSERT_EQ(sources.size(), 1u);
+  EXPECT_EQ(state_of(sup, "producer#1"), "restarting");
+  advance(milliseconds(100));
+  ASSERT_EQ(sources.size(), 2u);
+  EXPECT_EQ(state_of(sup, "producer#1"), "running");
+  // The new instance published its 40 blocks above every number of the old one.
+  const auto& second = sources[1]->acked;
+  ASSERT_EQ(second.size(), 40u);
+  auto first_max = *std::max_element(sources[0]->acked.begin(), sources[0]->acked.end());
+  EXPECT_GT(second.front(), first_max);
+  EXPECT_EQ(out->received.size(), sources[0]->sent_data.size() + 40);
 }
 
 TEST_F(supervisor_test, restarts_back_off_exponentially_up_to_the_maximum) {

@@ -67,6 +67,8 @@ struct source_record {
   std::vector<const char*> sent_data; // addresses of the bytes it published
   int spawns = 0;
   bool stopped = false;
+  /// Throw once this many acks have arrived.
+  std::optional<std::size_t> crash_after_acks;
 };
 
 struct producer_input_state {
@@ -107,6 +109,8 @@ producer_input(input_actor::stateful_pointer<producer_input_state> self,
     [=](ack_atom, std::uint64_t seq) {
       if (self->state.credit.ack(seq))
         rec->acked.push_back(seq);
+      if (rec->crash_after_acks && rec->acked.size() >= *rec->crash_after_acks)
+        throw std::runtime_error("producer_input: planned crash");
       pump();
     },
     [=](stop_atom) { rec->stopped = true; },
