@@ -418,9 +418,9 @@ struct context {
   }
 };
 
-// A table's position is its header ([[inputs]]). Tables toml++ creates
-// implicitly (the `a` of `[a.b]` or of `a.b = 1`) have none: then the `type`
-// value, else the earliest of its values, stands for it.
+// A table's position is its header ([[inputs]]); toml++ also places tables it
+// creates implicitly (the `a` of `[a.b]`). Should a table have no position
+// (line 0), its `type` value, else the earliest of its values, stands for it.
 position table_position(const context& ctx, const toml::table& table) {
   if (table.source().begin.line != 0)
     return ctx.at(table.source().begin);

@@ -648,6 +648,8 @@ TEST(schema, did_you_mean) {
   EXPECT_EQ(did_you_mean("pat", {"cat", "pot"}), "cat"); // a tie: the first wins
   EXPECT_EQ(did_you_mean("x", {"y"}), "y");              // distance 1 is always close
   EXPECT_EQ(did_you_mean("ab", {"xy"}), "");
+  EXPECT_EQ(did_you_mean("abcdef", {"abcdxy"}), "abcdxy"); // 6 letters: up to 2 edits
+  EXPECT_EQ(did_you_mean("abcdef", {"abcxyz"}), "");
   EXPECT_EQ(did_you_mean("anything", {}), "");
 }
 
