@@ -7,7 +7,6 @@
 
 #include <cerrno>
 #include <cstring>
-#include <limits>
 #include <unistd.h>
 
 namespace logpipe {
@@ -144,28 +143,27 @@ exec_input_actor::behavior_type exec_input(self_ptr self, component_context ctx)
 }
 
 config::kind_schema exec_input_schema() {
-  using config::value_kind;
-  constexpr auto no_min = std::numeric_limits<std::int64_t>::min();
-  constexpr auto no_max = std::numeric_limits<std::int64_t>::max();
-  config::kind_schema schema;
+  using namespace config;
+  constexpr std::int64_t us_per_ms = 1000;
+  kind_schema schema;
   schema.type = "exec";
   schema.summary = "Runs a shell command (`/bin/sh -c`) and ships its standard "
                    "output; runs it again, with backoff, whenever it exits.";
   schema.keys = {
-    {"cmd", value_kind::string, "", "The command line, run through /bin/sh -c.", true,
-     {}, no_min, no_max},
-    {"output_filename", value_kind::string, "\"exec.log\"",
-     "The file name the blocks carry (the name outputs write them under).", false, {},
-     no_min, no_max},
-    {"block_size", value_kind::size, "\"64KiB\"",
-     "Largest block read from the command at once.", false, {}, 1, 64 << 20},
-    {"window", value_kind::integer, "16",
-     "Blocks in flight (published, not yet acknowledged by every output).",
-     false, {}, 1, 65536},
-    {"restart_delay", value_kind::duration, "\"1s\"",
-     "Wait before running the command again after it exits; doubles while it "
-     "keeps exiting within 10 s, up to 60 s.",
-     false, {}, 1000, 3600LL * 1000 * 1000},
+    required(make_key("cmd", value_kind::string, "",
+                      "The command line, run through /bin/sh -c.")),
+    make_key("output_filename", value_kind::string, "\"exec.log\"",
+             "The file name the blocks carry (the name outputs write them under)."),
+    bounded(make_key("block_size", value_kind::size, "\"64KiB\"",
+                     "Largest block read from the command at once."),
+            1, 64 << 20),
+    bounded(make_key("window", value_kind::integer, "16",
+                     "Blocks in flight (published, not yet acknowledged by every output)."),
+            1, 65536),
+    bounded(make_key("restart_delay", value_kind::duration, "\"1s\"",
+                     "Wait before running the command again after it exits; doubles "
+                     "while it keeps exiting within 10 s, up to 60 s."),
+            us_per_ms, 3600 * 1000 * us_per_ms),
   };
   return schema;
 }

@@ -465,7 +465,10 @@ parsed_keys parse_keys(context& ctx, const toml::table& table,
       std::string message = "unknown key '" + name + "' in " + detail;
       if (auto close = did_you_mean(name, names); !close.empty())
         message += "; did you mean '" + close + "'?";
-      ctx.report(node_position(ctx, node), message);
+      // Point at the key itself (its value may be a whole table).
+      auto where = key.source().begin.line != 0 ? ctx.at(key.source().begin)
+                                                : node_position(ctx, node);
+      ctx.report(where, message);
       continue;
     }
     configured.insert(name);

@@ -5,8 +5,6 @@
 
 namespace logpipe::config {
 
-namespace {
-
 key_spec make_key(std::string name, value_kind kind, std::string default_toml,
                   std::string description) {
   key_spec k;
@@ -23,7 +21,7 @@ key_spec required(key_spec k) {
 }
 
 key_spec bounded(key_spec k, std::int64_t min,
-                 std::int64_t max = std::numeric_limits<std::int64_t>::max()) {
+                 std::int64_t max) {
   k.min = min;
   k.max = max;
   return k;
@@ -33,6 +31,8 @@ key_spec choice_of(key_spec k, std::vector<std::string> choices) {
   k.choices = std::move(choices);
   return k;
 }
+
+namespace {
 
 constexpr std::int64_t us_per_ms = 1000;
 constexpr std::int64_t us_per_s = 1000 * us_per_ms;

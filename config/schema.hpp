@@ -50,6 +50,15 @@ struct key_spec {
   std::int64_t max = std::numeric_limits<std::int64_t>::max();
 };
 
+/// Builders for terse declarations:
+///   bounded(make_key("window", value_kind::integer, "16", "Blocks in flight."), 1, 65536)
+key_spec make_key(std::string name, value_kind kind, std::string default_toml,
+                  std::string description);
+key_spec required(key_spec k);
+key_spec bounded(key_spec k, std::int64_t min,
+                 std::int64_t max = std::numeric_limits<std::int64_t>::max());
+key_spec choice_of(key_spec k, std::vector<std::string> choices);
+
 enum class role { input, output };
 
 /// "input" / "output".

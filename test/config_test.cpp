@@ -19,22 +19,6 @@ using std::chrono::microseconds;
 using lines = std::vector<std::string>;
 namespace fs = std::filesystem;
 
-key_spec make_key(std::string name, value_kind kind, std::string default_toml,
-                  std::string description = "A key.") {
-  key_spec k;
-  k.name = std::move(name);
-  k.kind = kind;
-  k.default_toml = std::move(default_toml);
-  k.description = std::move(description);
-  return k;
-}
-
-key_spec with_range(key_spec k, std::int64_t min, std::int64_t max) {
-  k.min = min;
-  k.max = max;
-  return k;
-}
-
 // Two input kinds and one output kind, standing in for the component registry.
 class fake_kinds : public kind_lookup {
 public:
@@ -47,16 +31,16 @@ public:
     cmd.required = true;
     exec.keys = {
         cmd,
-        with_range(make_key("window", value_kind::integer, "16", "Blocks in flight."), 1, 65536),
+        bounded(make_key("window", value_kind::integer, "16", "Blocks in flight."), 1, 65536),
         make_key("block_size", value_kind::size, "\"64KiB\"", "Largest block."),
         make_key("restart_delay", value_kind::duration, "\"1s\"", "Pause between runs."),
         make_key("files", value_kind::string_list, "[]", "Extra files."),
         make_key("workdir", value_kind::path, "", "Working directory."),
         make_key("line_mode", value_kind::boolean, "true", "Cut blocks at newlines."),
-        with_range(make_key("retries", value_kind::integer, "3"),
+        bounded(make_key("retries", value_kind::integer, "3", "A key."),
                    std::numeric_limits<std::int64_t>::min(), 10),
-        with_range(make_key("max_line", value_kind::size, "\"16KiB\""), 1024, 1024 * 1024),
-        with_range(make_key("timeout", value_kind::duration, "\"30s\""), 1000, 3600000000),
+        bounded(make_key("max_line", value_kind::size, "\"16KiB\"", "A key."), 1024, 1024 * 1024),
+        bounded(make_key("timeout", value_kind::duration, "\"30s\"", "A key."), 1000, 3600000000),
     };
     kind_schema file;
     file.kind_role = role::input;
@@ -339,18 +323,18 @@ TEST(config_errors, syntax_error_stops_at_the_first) {
 
 TEST(config_errors, unknown_keys) {
   EXPECT_EQ(error_of("[[inputs]]\ntype = \"file\"\npath = \"/x\"\npth = \"/tmp\"\n"),
-            "/etc/logpipe/agent.toml:4:7: unknown key 'pth' in inputs[1] (type \"file\"); "
+            "/etc/logpipe/agent.toml:4:1: unknown key 'pth' in inputs[1] (type \"file\"); "
             "did you mean 'path'?");
   EXPECT_EQ(error_of("[[inputs]]\ntype = \"exec\"\ncmd = \"x\"\ncolour = 1\n"),
-            "/etc/logpipe/agent.toml:4:10: unknown key 'colour' in inputs[1] (type \"exec\")");
+            "/etc/logpipe/agent.toml:4:1: unknown key 'colour' in inputs[1] (type \"exec\")");
   // Common keys are suggested too.
   EXPECT_EQ(error_of("[[outputs]]\ntype = \"stdout\"\nqueue_limt = 5\n"),
-            "/etc/logpipe/agent.toml:3:14: unknown key 'queue_limt' in outputs[1] (type "
+            "/etc/logpipe/agent.toml:3:1: unknown key 'queue_limt' in outputs[1] (type "
             "\"stdout\"); did you mean 'queue_limit'?");
   EXPECT_EQ(error_of("[agent]\nnmae = \"x\"\n"),
-            "/etc/logpipe/agent.toml:2:8: unknown key 'nmae' in [agent]; did you mean 'name'?");
+            "/etc/logpipe/agent.toml:2:1: unknown key 'nmae' in [agent]; did you mean 'name'?");
   EXPECT_EQ(error_of("[log]\nformat = \"json\"\n"),
-            "/etc/logpipe/agent.toml:2:10: unknown key 'format' in [log]");
+            "/etc/logpipe/agent.toml:2:1: unknown key 'format' in [log]");
 }
 
 TEST(config_errors, unknown_sections) {
@@ -577,13 +561,13 @@ on_full = "dorp"
   const lines expected{
       "/etc/logpipe/agent.toml:2:11: key 'threads' in [agent] is out of range: 0 (expected 1 to "
       "64)",
-      "/etc/logpipe/agent.toml:3:8: unknown key 'nmae' in [agent]; did you mean 'name'?",
+      "/etc/logpipe/agent.toml:3:1: unknown key 'nmae' in [agent]; did you mean 'name'?",
       "/etc/logpipe/agent.toml:6:9: key 'level' in [log] must be one of \"debug\", \"info\", "
       "\"notice\", \"warn\", \"error\", got \"loud\"",
       "/etc/logpipe/agent.toml:8:1: missing required key 'cmd' in inputs[1] (type \"exec\")",
       "/etc/logpipe/agent.toml:10:10: key 'window' in inputs[1] must be an integer, got a string",
-      "/etc/logpipe/agent.toml:11:8: unknown key 'zeta' in inputs[1] (type \"exec\")",
-      "/etc/logpipe/agent.toml:12:9: unknown key 'alpha' in inputs[1] (type \"exec\")",
+      "/etc/logpipe/agent.toml:11:1: unknown key 'zeta' in inputs[1] (type \"exec\")",
+      "/etc/logpipe/agent.toml:12:1: unknown key 'alpha' in inputs[1] (type \"exec\")",
       "/etc/logpipe/agent.toml:14:1: unknown input type 'exex' in inputs[2]; known types: "
       "\"exec\", \"file\"; did you mean 'exec'?",
       "/etc/logpipe/agent.toml:19:11: key 'on_full' in outputs[1] must be one of \"block\", "
