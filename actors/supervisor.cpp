@@ -7,6 +7,8 @@
 #include <caf/actor_system.hpp>
 #include <caf/system_messages.hpp>
 #include <caf/exit_reason.hpp>
+#include <caf/sec.hpp>
+#include <caf/send.hpp>
 
 #include <algorithm>
 #include <numeric>
@@ -45,17 +47,6 @@ void spawn_component(self_ptr self, std::uint32_t slot_index, bool first_start) 
     self->monitor(slot.output);
   }
   slot.state = "running";
-}
-
-void shut_down(self_ptr self) {
-  for (auto& slot : self->state.slots) {
-    if (slot.input)
-      self->send_exit(slot.input, caf::exit_reason::user_shutdown);
-    if (slot.output)
-      self->send_exit(slot.output, caf::exit_reason::user_shutdown);
-  }
-  self->send_exit(self->state.bus, caf::exit_reason::user_shutdown);
-  self->quit();
 }
 
 void component_down(self_ptr self, component_slot& slot, std::uint32_t slot_index,
@@ -101,6 +92,17 @@ void component_down(self_ptr self, component_slot& slot, std::uint32_t slot_inde
 
 } // namespace
 
+supervisor_state::~supervisor_state() {
+  for (auto& slot : slots) {
+    if (slot.input)
+      caf::anon_send_exit(slot.input, caf::exit_reason::user_shutdown);
+    if (slot.output)
+      caf::anon_send_exit(slot.output, caf::exit_reason::user_shutdown);
+  }
+  if (bus)
+    caf::anon_send_exit(bus, caf::exit_reason::user_shutdown);
+}
+
 supervisor_impl_actor::behavior_type
 supervisor(self_ptr self, config::agent_config config,
            const component_registry* registry,
@@ -128,7 +130,8 @@ supervisor(self_ptr self, config::agent_config config,
       if (!st.stopping) {
         log::error("the bus stopped ({}); stopping the agent",
                    self->system().render(msg.reason));
-        shut_down(self);
+        // Not a normal exit: the worker fails and the monitor starts a new one.
+        self->quit(msg.reason ? msg.reason : caf::make_error(caf::sec::runtime_error));
       }
       return;
     }
@@ -168,14 +171,14 @@ supervisor(self_ptr self, config::agent_config config,
                 log::warn("shutdown grace period over with {} blocks in flight",
                           in_flight);
               st.stop_promise.deliver(in_flight == 0);
-              shut_down(self);
+              self->quit();
               return;
             }
             self->delayed_send(self, drain_poll, tick_atom_v);
           },
           [=](const caf::error&) {
             self->state.stop_promise.deliver(false);
-            shut_down(self);
+            self->quit();
           });
     },
     [=](restart_atom, std::uint32_t slot_index) {

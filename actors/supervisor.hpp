@@ -41,6 +41,13 @@ struct component_slot {
 struct supervisor_state {
   static constexpr const char* name = "supervisor";
 
+  supervisor_state() = default;
+  supervisor_state(const supervisor_state&) = delete;
+  supervisor_state& operator=(const supervisor_state&) = delete;
+  /// Whatever ends the supervisor (a graceful stop, an exit message, an
+  /// exception) ends the bus and every component with it.
+  ~supervisor_state();
+
   config::agent_config config;
   const component_registry* registry = nullptr;
   std::map<std::string, std::string> start_once;

@@ -224,5 +224,18 @@ TEST_F(supervisor_test, stop_gives_up_after_the_grace_period_when_an_output_stal
   EXPECT_FALSE(*drained);
 }
 
+TEST_F(supervisor_test, a_killed_supervisor_takes_its_bus_and_components_down) {
+  add_sink();
+  add_sink();
+  add_producer();
+  auto before = sys.registry().running(); // the test's own scoped actor
+  auto sup = start();
+  // The supervisor, the bus, two outputs and an input.
+  EXPECT_EQ(sys.registry().running(), before + 5);
+  caf::anon_send_exit(sup, caf::exit_reason::kill);
+  run();
+  EXPECT_EQ(sys.registry().running(), before);
+}
+
 } // namespace
 } // namespace logpipe::test
