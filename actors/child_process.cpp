@@ -114,12 +114,20 @@ void child_process::terminate() {
   close_stdout();
   if (pid_ <= 0)
     return;
-  ::kill(-pid_, SIGTERM);
-  // Give the command a moment to exit on SIGTERM before insisting.
-  for (int i = 0; i < 50 && !try_reap(); ++i)
+  const pid_t group = pid_;
+  ::kill(-group, SIGTERM);
+  // Give the command a moment to exit on SIGTERM before insisting. Wait for
+  // the whole group, not just the shell: a member of a pipeline may ignore
+  // SIGTERM and outlive it.
+  for (int i = 0; i < 50; ++i) {
+    try_reap();
+    if (pid_ <= 0 && ::kill(-group, 0) != 0)
+      break;
     std::this_thread::sleep_for(std::chrono::milliseconds(2));
+  }
+  // Fails with ESRCH when the group is gone.
+  ::kill(-group, SIGKILL);
   if (pid_ > 0) {
-    ::kill(-pid_, SIGKILL);
     int status = 0;
     ::waitpid(pid_, &status, 0);
     pid_ = -1;

@@ -23,6 +23,13 @@ constexpr auto reap_interval = std::chrono::milliseconds(50);
 
 void start_command(self_ptr self);
 
+void schedule_restart(self_ptr self) {
+  auto& st = self->state;
+  self->delayed_send(self, st.next_delay, restart_atom_v);
+  st.next_delay = std::min<std::chrono::microseconds>(st.next_delay * 2,
+                                                       max_restart_delay);
+}
+
 void try_reap(self_ptr self) {
   if (auto how = self->state.child.try_reap())
     log::notice("input {}: command {}", self->state.component, *how);
@@ -43,9 +50,7 @@ void command_ended(self_ptr self) {
   log::notice("input {}: command closed its output; running it again in {} ms",
               self->state.component,
               std::chrono::duration_cast<std::chrono::milliseconds>(st.next_delay).count());
-  self->delayed_send(self, st.next_delay, restart_atom_v);
-  st.next_delay = std::min<std::chrono::microseconds>(st.next_delay * 2,
-                                                       max_restart_delay);
+  schedule_restart(self);
 }
 
 // Reads and publishes while there is data and credit.
@@ -57,9 +62,8 @@ void pump(self_ptr self) {
       st.readable = true;
       return;
     }
-    log_block blk;
-    blk.bytes.resize(st.block_size);
-    auto n = ::read(st.child.stdout_fd(), blk.bytes.data(), blk.bytes.size());
+    // Read into the reused buffer: a block holds only the bytes it carries.
+    auto n = ::read(st.child.stdout_fd(), st.read_buffer.data(), st.read_buffer.size());
     if (n < 0 && errno == EINTR)
       continue;
     if (n < 0 && errno == EAGAIN) {
@@ -73,7 +77,8 @@ void pump(self_ptr self) {
       command_ended(self);
       return;
     }
-    blk.bytes.resize(static_cast<std::size_t>(n));
+    log_block blk;
+    blk.bytes.assign(st.read_buffer.data(), st.read_buffer.data() + n);
     blk.origin = st.origin;
     blk.file_name = st.file_name;
     blk.offset = st.offset;
@@ -92,7 +97,7 @@ void start_command(self_ptr self) {
     st.child = child_process::start(st.command);
   } catch (const std::exception& e) {
     log::error("input {}: cannot run `{}`: {}", self->state.component, st.command, e.what());
-    self->delayed_send(self, st.next_delay, restart_atom_v);
+    schedule_restart(self);
     return;
   }
   st.started_at = std::chrono::steady_clock::now();
@@ -113,7 +118,7 @@ exec_input_actor::behavior_type exec_input(self_ptr self, component_context ctx)
   st.origin = ctx.agent_name;
   st.index = ctx.index;
   st.bus = ctx.bus;
-  st.block_size = cfg.get_size("block_size");
+  st.read_buffer.resize(cfg.get_size("block_size"));
   st.credit = credit_window(static_cast<std::uint64_t>(cfg.get_int("window")));
   st.restart_delay = cfg.get_duration("restart_delay");
   st.next_delay = st.restart_delay;

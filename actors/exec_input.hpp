@@ -37,7 +37,8 @@ struct exec_input_state {
   std::string origin;
   std::uint32_t index = 0;
   bus_actor bus;
-  std::size_t block_size = 0;
+  /// block_size bytes, reused for every read.
+  std::vector<char> read_buffer;
   credit_window credit;
   std::chrono::microseconds restart_delay{};
   std::chrono::microseconds next_delay{};

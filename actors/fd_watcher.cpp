@@ -1,11 +1,14 @@
 #include "actors/fd_watcher.hpp"
 
+#include "actors/logging.hpp"
+
 #include <caf/actor.hpp>
 #include <caf/actor_cast.hpp>
 #include <caf/send.hpp>
 
 #include <cerrno>
 #include <cstdint>
+#include <cstring>
 #include <poll.h>
 #include <stdexcept>
 #include <sys/eventfd.h>
@@ -48,6 +51,8 @@ void fd_watcher::run() {
     if (::poll(fds, count, -1) < 0) {
       if (errno == EINTR)
         continue;
+      log::error("fd_watcher: poll failed ({}); no more notices for fd {}",
+                 std::strerror(errno), fd_);
       return;
     }
     if (fds[0].revents != 0) {

@@ -10,6 +10,8 @@
 #include <cstring>
 #include <fcntl.h>
 #include <fstream>
+#include <thread>
+#include <vector>
 #include <sys/prctl.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
@@ -107,6 +109,54 @@ int wait_signal(const sigset_t& set, std::chrono::milliseconds timeout) {
   }
 }
 
+// Reaps every exited child; true if `worker` was one of them.
+bool reap_children(pid_t worker, int& worker_status) {
+  bool worker_exited = false;
+  int status = 0;
+  pid_t pid;
+  while ((pid = waitpid(-1, &status, WNOHANG)) > 0)
+    if (pid == worker) {
+      worker_exited = true;
+      worker_status = status;
+    }
+  return worker_exited;
+}
+
+std::vector<pid_t> children() {
+  std::vector<pid_t> result;
+  std::ifstream list{"/proc/self/task/" + std::to_string(getpid()) + "/children"};
+  for (pid_t pid; list >> pid;)
+    result.push_back(pid);
+  return result;
+}
+
+// The commands a dead worker ran (exec inputs) were re-parented to us, the
+// subreaper: end them, and their process groups, so none outlives its worker.
+void end_orphans() {
+  auto orphans = children();
+  if (orphans.empty())
+    return;
+  log::notice("ending {} processes the dead worker left behind", orphans.size());
+  for (auto pid : orphans) {
+    kill(-pid, SIGTERM);
+    kill(pid, SIGTERM);
+  }
+  int ignored;
+  auto deadline = std::chrono::steady_clock::now() + seconds(1);
+  while (!children().empty() && std::chrono::steady_clock::now() < deadline) {
+    reap_children(0, ignored);
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  }
+  for (auto pid : children()) {
+    kill(-pid, SIGKILL);
+    kill(pid, SIGKILL);
+  }
+  while (!children().empty()) {
+    reap_children(0, ignored);
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  }
+}
+
 } // namespace
 
 int run_monitor(const config::agent_config& config, const component_registry& registry,
@@ -117,6 +167,8 @@ int run_monitor(const config::agent_config& config, const component_registry& re
   signal(SIGPIPE, SIG_IGN);
   if (!opts.no_daemon)
     daemonize();
+  // Orphans of the worker (its commands) become our children, not init's.
+  prctl(PR_SET_CHILD_SUBREAPER, 1);
   const auto& pid_file = config.agent.pid_file;
   if (!pid_file.empty())
     std::ofstream{pid_file} << getpid() << '\n';
@@ -134,10 +186,11 @@ int run_monitor(const config::agent_config& config, const component_registry& re
       if (sig == SIGTERM || sig == SIGINT) {
         stopping = true;
         kill(worker, SIGTERM);
-      } else if (sig == SIGCHLD && waitpid(worker, &status, WNOHANG) == worker) {
+      } else if (sig == SIGCHLD && reap_children(worker, status)) {
         break;
       }
     }
+    end_orphans();
     if (stopping || (worker > 0 && WIFEXITED(status)
                      && (WEXITSTATUS(status) == 0 || WEXITSTATUS(status) == 2))) {
       exit_code = worker > 0 && WIFEXITED(status) ? WEXITSTATUS(status) : 1;

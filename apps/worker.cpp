@@ -13,6 +13,7 @@
 #include <filesystem>
 #include <pthread.h>
 #include <thread>
+#include <utility>
 
 namespace logpipe {
 
@@ -71,6 +72,7 @@ int run_worker(const config::agent_config& config, const component_registry& reg
   signal_forwarder signals{caf::actor_cast<caf::actor>(self)};
   int exit_code = 0;
   bool running = true;
+  bool stopping = false;
   while (running) {
     self->receive(
       [&](caf::down_msg& msg) {
@@ -81,6 +83,9 @@ int run_worker(const config::agent_config& config, const component_registry& reg
         }
       },
       [&](stop_atom) {
+        // Ctrl-C reaches us twice: SIGINT from the terminal, SIGTERM from the monitor.
+        if (std::exchange(stopping, true))
+          return;
         auto limit = config.agent.shutdown_grace + std::chrono::seconds(5);
         self->request(sup, limit, stop_atom_v)
           .receive([&](bool drained) {

@@ -1,0 +1,386 @@
+#pragma once
+
+// Helpers for tests that run the real `logpipe` binary: a per-test temporary
+// folder, spawning with stdout/stderr captured to files, waiting for exit or
+// for a condition with a deadline, and looking at processes through /proc.
+//
+// Processes a test starts are found again by a marker string (the temporary
+// folder's path, which appears in the command line of the monitor, of the
+// worker it forks and of the exec input's shell), so that teardown can kill
+// every one of them even after a failed assertion.
+
+#include <gtest/gtest.h>
+
+#include <dirent.h>
+#include <fcntl.h>
+#include <signal.h>
+#include <spawn.h>
+#include <sys/stat.h>
+#include <sys/types.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <chrono>
+#include <cstdlib>
+#include <cstring>
+#include <filesystem>
+#include <fstream>
+#include <functional>
+#include <optional>
+#include <sstream>
+#include <string>
+#include <system_error>
+#include <thread>
+#include <vector>
+
+extern char** environ;
+
+namespace logpipe::proc_test {
+
+using namespace std::chrono_literals;
+using clock_type = std::chrono::steady_clock;
+
+/// Generous: ASan builds are several times slower than normal ones.
+constexpr auto default_timeout = std::chrono::seconds(10);
+
+/// Polls `pred` every few milliseconds until it holds or `timeout` passes;
+/// returns whether it held. Use as `ASSERT_TRUE(wait_until(...)) << "what"`.
+inline bool wait_until(const std::function<bool()>& pred,
+                       std::chrono::milliseconds timeout = default_timeout) {
+  auto deadline = clock_type::now() + timeout;
+  for (;;) {
+    if (pred())
+      return true;
+    if (clock_type::now() >= deadline)
+      return false;
+    std::this_thread::sleep_for(10ms);
+  }
+}
+
+inline std::string read_file(const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  std::ostringstream out;
+  out << in.rdbuf();
+  return out.str();
+}
+
+inline void write_file(const std::string& path, const std::string& text) {
+  std::ofstream out(path, std::ios::binary | std::ios::trunc);
+  out << text;
+  if (!out)
+    throw std::runtime_error("cannot write " + path);
+}
+
+/// Counts the (non-overlapping) occurrences of `needle` in `text`.
+inline std::size_t count_of(const std::string& text, const std::string& needle) {
+  std::size_t n = 0;
+  for (auto pos = text.find(needle); pos != std::string::npos;
+       pos = text.find(needle, pos + needle.size()))
+    ++n;
+  return n;
+}
+
+/// The lines of `text` (without their '\n'; a trailing unterminated piece is
+/// left out, since it may still be being written).
+inline std::vector<std::string> complete_lines(const std::string& text) {
+  std::vector<std::string> out;
+  std::size_t start = 0;
+  for (auto nl = text.find('\n'); nl != std::string::npos; nl = text.find('\n', start)) {
+    out.push_back(text.substr(start, nl - start));
+    start = nl + 1;
+  }
+  return out;
+}
+
+/// Whether `text` has the shape of `pattern`, where '#' stands for one digit
+/// and every other character for itself ("####-##-##" for a date).
+inline bool has_shape(const std::string& text, const std::string& pattern) {
+  if (text.size() != pattern.size())
+    return false;
+  for (std::size_t i = 0; i < text.size(); ++i) {
+    bool digit = text[i] >= '0' && text[i] <= '9';
+    if (pattern[i] == '#' ? !digit : text[i] != pattern[i])
+      return false;
+  }
+  return true;
+}
+
+/// `text` as a process id if it is nothing but decimal digits.
+inline std::optional<pid_t> parse_pid(const std::string& text) {
+  if (text.empty() || text.size() > 9)
+    return std::nullopt;
+  for (char c : text)
+    if (c < '0' || c > '9')
+      return std::nullopt;
+  return static_cast<pid_t>(std::stol(text));
+}
+
+/// A folder made with mkdtemp under /tmp, removed with its content at the end.
+class temp_dir {
+public:
+  explicit temp_dir(const std::string& prefix) {
+    std::string pattern = "/tmp/" + prefix + "-XXXXXX";
+    if (::mkdtemp(pattern.data()) == nullptr)
+      throw std::system_error(errno, std::generic_category(), "mkdtemp");
+    path_ = pattern;
+  }
+  temp_dir(const temp_dir&) = delete;
+  temp_dir& operator=(const temp_dir&) = delete;
+  ~temp_dir() {
+    std::error_code ec;
+    std::filesystem::remove_all(path_, ec);
+  }
+
+  const std::string& path() const {
+    return path_;
+  }
+
+  std::string file(const std::string& name) const {
+    return path_ + "/" + name;
+  }
+
+private:
+  std::string path_;
+};
+
+// --- /proc -------------------------------------------------------------------
+
+struct proc_stat {
+  char state = '?';
+  pid_t ppid = 0;
+  pid_t pgrp = 0;
+  pid_t session = 0;
+};
+
+/// /proc/<pid>/stat, or nothing if there is no such process.
+inline std::optional<proc_stat> stat_of(pid_t pid) {
+  std::string text = read_file("/proc/" + std::to_string(pid) + "/stat");
+  // "pid (comm) state ppid pgrp session ...": comm may contain anything.
+  auto paren = text.rfind(')');
+  if (text.empty() || paren == std::string::npos)
+    return std::nullopt;
+  std::istringstream in(text.substr(paren + 1));
+  proc_stat s;
+  if (!(in >> s.state >> s.ppid >> s.pgrp >> s.session))
+    return std::nullopt;
+  return s;
+}
+
+/// Whether `pid` is a running process (zombies count as gone: here PID 1
+/// may never reap the orphans it adopts).
+inline bool alive(pid_t pid) {
+  auto s = stat_of(pid);
+  return s && s->state != 'Z' && s->state != 'X';
+}
+
+inline std::string cmdline_of(pid_t pid) {
+  std::string text = read_file("/proc/" + std::to_string(pid) + "/cmdline");
+  for (auto& c : text)
+    if (c == '\0')
+      c = ' ';
+  return text;
+}
+
+inline std::vector<pid_t> all_pids() {
+  std::vector<pid_t> out;
+  if (DIR* dir = ::opendir("/proc")) {
+    while (auto* entry = ::readdir(dir)) {
+      char* end = nullptr;
+      long n = std::strtol(entry->d_name, &end, 10);
+      if (n > 0 && end != nullptr && *end == '\0')
+        out.push_back(static_cast<pid_t>(n));
+    }
+    ::closedir(dir);
+  }
+  return out;
+}
+
+/// Live processes (other than this one) whose command line contains `marker`.
+inline std::vector<pid_t> pids_with_marker(const std::string& marker) {
+  std::vector<pid_t> out;
+  for (auto pid : all_pids())
+    if (pid != ::getpid() && cmdline_of(pid).find(marker) != std::string::npos && alive(pid))
+      out.push_back(pid);
+  return out;
+}
+
+/// Live processes whose process group is `pgid`.
+inline std::vector<pid_t> pids_in_group(pid_t pgid) {
+  std::vector<pid_t> out;
+  for (auto pid : all_pids())
+    if (auto s = stat_of(pid); s && s->pgrp == pgid && s->state != 'Z' && s->state != 'X')
+      out.push_back(pid);
+  return out;
+}
+
+/// Live children of `parent`.
+inline std::vector<pid_t> children_of(pid_t parent) {
+  std::vector<pid_t> out;
+  for (auto pid : all_pids())
+    if (auto s = stat_of(pid); s && s->ppid == parent && s->state != 'Z' && s->state != 'X')
+      out.push_back(pid);
+  return out;
+}
+
+inline std::string describe_pids(const std::vector<pid_t>& pids) {
+  std::string out;
+  for (auto pid : pids)
+    out += (out.empty() ? "" : "; ") + std::to_string(pid) + ": " + cmdline_of(pid);
+  return out.empty() ? "none" : out;
+}
+
+/// SIGKILLs every process carrying `marker` and every process in their
+/// process groups (never this test's own group), until none is left.
+inline void kill_marked(const std::string& marker) {
+  const pid_t own_group = ::getpgrp();
+  wait_until(
+    [&] {
+      auto pids = pids_with_marker(marker);
+      for (auto pid : pids) {
+        if (auto s = stat_of(pid); s && s->pgrp > 1 && s->pgrp != own_group)
+          ::kill(-s->pgrp, SIGKILL);
+        ::kill(pid, SIGKILL);
+      }
+      return pids.empty();
+    },
+    5s);
+}
+
+// --- Spawning ------------------------------------------------------------------
+
+inline std::string describe_status(int status) {
+  if (WIFEXITED(status))
+    return "exited with status " + std::to_string(WEXITSTATUS(status));
+  if (WIFSIGNALED(status))
+    return "killed by signal " + std::to_string(WTERMSIG(status));
+  return "status " + std::to_string(status);
+}
+
+/// A child process started with posix_spawn: stdin from /dev/null, stdout
+/// and stderr appended to files, in its own process group (so that signals
+/// sent to the test's group do not reach it, and it can be killed as a group).
+/// The destructor kills (SIGKILL, whole group) and reaps it if still running.
+class child {
+public:
+  child(const std::vector<std::string>& args, const std::string& out_file,
+        const std::string& err_file) {
+    int out = ::open(out_file.c_str(), O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0644);
+    int err = ::open(err_file.c_str(), O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0644);
+    if (out < 0 || err < 0) {
+      int e = errno;
+      if (out >= 0)
+        ::close(out);
+      if (err >= 0)
+        ::close(err);
+      throw std::system_error(e, std::generic_category(), "open output files");
+    }
+    posix_spawn_file_actions_t actions;
+    posix_spawn_file_actions_init(&actions);
+    posix_spawn_file_actions_addopen(&actions, STDIN_FILENO, "/dev/null", O_RDONLY, 0);
+    posix_spawn_file_actions_adddup2(&actions, out, STDOUT_FILENO);
+    posix_spawn_file_actions_adddup2(&actions, err, STDERR_FILENO);
+    posix_spawnattr_t attr;
+    posix_spawnattr_init(&attr);
+    // Default mask and dispositions, whatever the test runner set up.
+    sigset_t empty, defaults;
+    sigemptyset(&empty);
+    sigemptyset(&defaults);
+    for (int sig : {SIGTERM, SIGINT, SIGCHLD, SIGPIPE, SIGHUP})
+      sigaddset(&defaults, sig);
+    posix_spawnattr_setsigmask(&attr, &empty);
+    posix_spawnattr_setsigdefault(&attr, &defaults);
+    posix_spawnattr_setpgroup(&attr, 0);
+    posix_spawnattr_setflags(&attr, POSIX_SPAWN_SETPGROUP | POSIX_SPAWN_SETSIGMASK
+                                      | POSIX_SPAWN_SETSIGDEF);
+    std::vector<char*> argv;
+    for (const auto& a : args)
+      argv.push_back(const_cast<char*>(a.c_str()));
+    argv.push_back(nullptr);
+    int rc = ::posix_spawn(&pid_, argv[0], &actions, &attr, argv.data(), environ);
+    posix_spawn_file_actions_destroy(&actions);
+    posix_spawnattr_destroy(&attr);
+    ::close(out);
+    ::close(err);
+    if (rc != 0)
+      throw std::system_error(rc, std::generic_category(), "posix_spawn " + args[0]);
+  }
+
+  child(const child&) = delete;
+  child& operator=(const child&) = delete;
+
+  ~child() {
+    if (!status_) {
+      ::kill(-pid_, SIGKILL);
+      ::kill(pid_, SIGKILL);
+      int status = 0;
+      while (::waitpid(pid_, &status, 0) < 0 && errno == EINTR) {
+      }
+    }
+  }
+
+  pid_t pid() const {
+    return pid_;
+  }
+
+  /// The wait status once the process has ended (reaping it), or nothing if
+  /// it is still running after `timeout`.
+  std::optional<int> wait_exit(std::chrono::milliseconds timeout = default_timeout) {
+    wait_until(
+      [&] {
+        if (status_)
+          return true;
+        int status = 0;
+        if (::waitpid(pid_, &status, WNOHANG) == pid_)
+          status_ = status;
+        return status_.has_value();
+      },
+      timeout);
+    return status_;
+  }
+
+  /// Whether it has ended (reaping it).
+  bool ended() {
+    return wait_exit(0ms).has_value();
+  }
+
+private:
+  pid_t pid_ = -1;
+  std::optional<int> status_;
+};
+
+struct run_result {
+  int status = -1; // wait status; -1 if the process did not end in time
+  std::string out;
+  std::string err;
+
+  bool exited_with(int code) const {
+    return status >= 0 && WIFEXITED(status) && WEXITSTATUS(status) == code;
+  }
+};
+
+/// Runs `args` to completion (killing it after `timeout`), with stdout and
+/// stderr captured in `dir`.
+inline run_result run(const std::vector<std::string>& args, const temp_dir& dir,
+                      std::chrono::milliseconds timeout = default_timeout) {
+  static int counter = 0;
+  auto n = std::to_string(++counter);
+  auto out_file = dir.file("run" + n + ".out");
+  auto err_file = dir.file("run" + n + ".err");
+  run_result result;
+  {
+    child c(args, out_file, err_file);
+    if (auto status = c.wait_exit(timeout))
+      result.status = *status;
+  } // killed here if still running
+  result.out = read_file(out_file);
+  result.err = read_file(err_file);
+  return result;
+}
+
+inline std::ostream& operator<<(std::ostream& os, const run_result& r) {
+  return os << "[" << (r.status < 0 ? std::string("did not end") : describe_status(r.status))
+            << "]\n--- stdout:\n" << r.out << "--- stderr:\n" << r.err << "---";
+}
+
+} // namespace logpipe::proc_test
