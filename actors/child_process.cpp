@@ -16,19 +16,19 @@ namespace logpipe {
 
 namespace {
 
-std::string describe(int status) {
-  if (WIFEXITED(status))
-    return "exited with status " + std::to_string(WEXITSTATUS(status));
-  if (WIFSIGNALED(status))
-    return "killed by signal " + std::to_string(WTERMSIG(status));
-  return "stopped";
-}
-
 [[noreturn]] void fail(int err, const char* what) {
   throw std::system_error(err, std::generic_category(), what);
 }
 
 } // namespace
+
+std::string describe_wait_status(int status) {
+  if (WIFEXITED(status))
+    return "exited with status " + std::to_string(WEXITSTATUS(status));
+  if (WIFSIGNALED(status))
+    return "was killed by signal " + std::to_string(WTERMSIG(status));
+  return "stopped";
+}
 
 child_process::~child_process() {
   terminate();
@@ -107,7 +107,7 @@ std::optional<std::string> child_process::try_reap() {
   if (::waitpid(pid_, &status, WNOHANG) != pid_)
     return std::nullopt;
   pid_ = -1;
-  return describe(status);
+  return describe_wait_status(status);
 }
 
 void child_process::terminate() {

@@ -8,6 +8,10 @@
 
 namespace logpipe {
 
+/// A waitpid() status in words: "exited with status 3", "was killed by
+/// signal 9".
+std::string describe_wait_status(int status);
+
 class child_process {
 public:
   child_process() = default;
@@ -29,8 +33,7 @@ public:
   /// Closes our end of the pipe.
   void close_stdout();
 
-  /// Reaps the child if it has exited; returns a description such as
-  /// "exited with status 0" or "killed by signal 9".
+  /// Reaps the child if it has exited; returns describe_wait_status().
   std::optional<std::string> try_reap();
 
   /// Stops the whole process group and reaps the child.

@@ -1,5 +1,6 @@
 #include "apps/monitor.hpp"
 
+#include "actors/child_process.hpp"
 #include "actors/logging.hpp"
 #include "apps/worker.hpp"
 
@@ -27,14 +28,6 @@ constexpr auto first_backoff = seconds(1);
 constexpr auto max_backoff = seconds(60);
 // A worker that ran this long before dying is restarted after first_backoff.
 constexpr auto stable_run = seconds(60);
-
-std::string describe(int status) {
-  if (WIFEXITED(status))
-    return "exited with status " + std::to_string(WEXITSTATUS(status));
-  if (WIFSIGNALED(status))
-    return "was killed by signal " + std::to_string(WTERMSIG(status));
-  return "stopped";
-}
 
 // Double fork: no controlling terminal, not a process group leader, stdio on
 // /dev/null. Returns only in the daemon.
@@ -195,13 +188,13 @@ int run_monitor(const config::agent_config& config, const component_registry& re
                      && (WEXITSTATUS(status) == 0 || WEXITSTATUS(status) == 2))) {
       exit_code = worker > 0 && WIFEXITED(status) ? WEXITSTATUS(status) : 1;
       if (worker > 0)
-        log::notice("worker {}; monitor exits", describe(status));
+        log::notice("worker {}; monitor exits", describe_wait_status(status));
       break;
     }
     if (std::chrono::steady_clock::now() - started >= stable_run)
       backoff = first_backoff;
     log::error("worker {}; starting a new one in {} ms",
-               worker > 0 ? describe(status) : "could not start", backoff.count());
+               worker > 0 ? describe_wait_status(status) : "could not start", backoff.count());
     // Sleep through the backoff unless told to stop.
     auto sig = wait_signal(set, backoff);
     while (sig == SIGCHLD)

@@ -26,6 +26,15 @@ struct test_config : caf::actor_system_config {
   }
 };
 
+/// For tests with threads of their own (the real scheduler).
+struct real_config : caf::actor_system_config {
+  real_config() {
+    register_types(*this);
+    set("scheduler.max-threads", 2);
+    set("logger.file-verbosity", caf::atom("quiet"));
+  }
+};
+
 class actor_fixture : public ::testing::Test {
 protected:
   actor_fixture()

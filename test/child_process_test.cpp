@@ -3,6 +3,7 @@
 // group), and a clean signal state in the child whatever the caller's is.
 
 #include "actors/child_process.hpp"
+#include "wait_until.hpp"
 
 #include <gtest/gtest.h>
 
@@ -30,20 +31,6 @@ namespace logpipe::test {
 namespace {
 
 using namespace std::chrono_literals;
-using clock_type = std::chrono::steady_clock;
-
-/// Polls `pred` until it holds or `limit` passes; returns its last value.
-bool wait_until(const std::function<bool()>& pred,
-                std::chrono::milliseconds limit = 5000ms) {
-  auto deadline = clock_type::now() + limit;
-  for (;;) {
-    if (pred())
-      return true;
-    if (clock_type::now() >= deadline)
-      return pred();
-    std::this_thread::sleep_for(1ms);
-  }
-}
 
 struct proc_entry {
   pid_t pid = 0;
@@ -190,7 +177,7 @@ TEST(child_process_test, try_reap_reports_the_exit_status) {
 
 TEST(child_process_test, try_reap_reports_a_signal) {
   auto child = child_process::start("kill -9 $$");
-  EXPECT_EQ(reap(child), "killed by signal 9");
+  EXPECT_EQ(reap(child), "was killed by signal 9");
 }
 
 TEST(child_process_test, try_reap_returns_nothing_while_the_child_runs) {
@@ -314,7 +301,7 @@ TEST(child_process_test, the_child_gets_a_default_signal_mask_and_dispositions) 
   EXPECT_EQ(status_mask(pid, "SigIgn") & (bit(SIGTERM) | bit(SIGINT) | bit(SIGPIPE)), 0u);
   // And so a plain SIGTERM kills it (no SIGKILL from terminate()).
   ASSERT_EQ(::kill(pid, SIGTERM), 0);
-  EXPECT_EQ(reap(*child), "killed by signal 15");
+  EXPECT_EQ(reap(*child), "was killed by signal 15");
 }
 
 TEST(child_process_test, a_failing_command_reports_through_its_exit_status) {

@@ -5,6 +5,8 @@
 // stalled.
 
 #include "actors/bus.hpp"
+#include "wait_until.hpp"
+#include "actor_fixture.hpp"
 #include "actors/exec_input.hpp"
 
 #include "messages/registration.hpp"
@@ -31,15 +33,6 @@ namespace logpipe::test {
 namespace {
 
 using namespace std::chrono_literals;
-using clock_type = std::chrono::steady_clock;
-
-struct real_config : caf::actor_system_config {
-  real_config() {
-    register_types(*this);
-    set("scheduler.max-threads", 2);
-    set("logger.file-verbosity", caf::atom("quiet"));
-  }
-};
 
 // -- the probe output ---------------------------------------------------------
 
@@ -75,19 +68,6 @@ probe_output(probe_output_actor::stateful_pointer<probe_output_state> self,
 }
 
 // -- process helpers ----------------------------------------------------------
-
-/// Polls `pred` until it holds or `limit` passes; returns its last value.
-bool wait_until(const std::function<bool()>& pred,
-                std::chrono::milliseconds limit = 5000ms) {
-  auto deadline = clock_type::now() + limit;
-  for (;;) {
-    if (pred())
-      return true;
-    if (clock_type::now() >= deadline)
-      return pred();
-    std::this_thread::sleep_for(1ms);
-  }
-}
 
 /// The command names of the living (not zombie) processes of a group.
 std::vector<std::string> group_members(pid_t pgid) {

@@ -2,6 +2,8 @@
 // and a destructor that returns at once even while its thread waits in poll.
 
 #include "actors/fd_watcher.hpp"
+#include "actor_fixture.hpp"
+#include "wait_until.hpp"
 
 #include "messages/atoms.hpp"
 #include "messages/registration.hpp"
@@ -24,15 +26,6 @@ namespace logpipe::test {
 namespace {
 
 using namespace std::chrono_literals;
-using clock_type = std::chrono::steady_clock;
-
-struct real_config : caf::actor_system_config {
-  real_config() {
-    register_types(*this);
-    set("scheduler.max-threads", 2);
-    set("logger.file-verbosity", caf::atom("quiet"));
-  }
-};
 
 class fd_watcher_test : public ::testing::Test {
 protected:

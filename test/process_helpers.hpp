@@ -9,6 +9,9 @@
 // worker it forks and of the exec input's shell), so that teardown can kill
 // every one of them even after a failed assertion.
 
+#include "actors/child_process.hpp"
+#include "wait_until.hpp"
+
 #include <gtest/gtest.h>
 
 #include <dirent.h>
@@ -39,24 +42,9 @@ extern char** environ;
 namespace logpipe::proc_test {
 
 using namespace std::chrono_literals;
-using clock_type = std::chrono::steady_clock;
-
-/// Generous: ASan builds are several times slower than normal ones.
-constexpr auto default_timeout = std::chrono::seconds(10);
-
-/// Polls `pred` every few milliseconds until it holds or `timeout` passes;
-/// returns whether it held. Use as `ASSERT_TRUE(wait_until(...)) << "what"`.
-inline bool wait_until(const std::function<bool()>& pred,
-                       std::chrono::milliseconds timeout = default_timeout) {
-  auto deadline = clock_type::now() + timeout;
-  for (;;) {
-    if (pred())
-      return true;
-    if (clock_type::now() >= deadline)
-      return false;
-    std::this_thread::sleep_for(10ms);
-  }
-}
+using logpipe::test::clock_type;
+using logpipe::test::default_timeout;
+using logpipe::test::wait_until;
 
 inline std::string read_file(const std::string& path) {
   std::ifstream in(path, std::ios::binary);
@@ -249,14 +237,6 @@ inline void kill_marked(const std::string& marker) {
 
 // --- Spawning ------------------------------------------------------------------
 
-inline std::string describe_status(int status) {
-  if (WIFEXITED(status))
-    return "exited with status " + std::to_string(WEXITSTATUS(status));
-  if (WIFSIGNALED(status))
-    return "killed by signal " + std::to_string(WTERMSIG(status));
-  return "status " + std::to_string(status);
-}
-
 /// A child process started with posix_spawn: stdin from /dev/null, stdout
 /// and stderr appended to files, in its own process group (so that signals
 /// sent to the test's group do not reach it, and it can be killed as a group).
@@ -379,7 +359,7 @@ inline run_result run(const std::vector<std::string>& args, const temp_dir& dir,
 }
 
 inline std::ostream& operator<<(std::ostream& os, const run_result& r) {
-  return os << "[" << (r.status < 0 ? std::string("did not end") : describe_status(r.status))
+  return os << "[" << (r.status < 0 ? std::string("did not end") : describe_wait_status(r.status))
             << "]\n--- stdout:\n" << r.out << "--- stderr:\n" << r.err << "---";
 }
 

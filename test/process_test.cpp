@@ -230,7 +230,7 @@ protected:
     ASSERT_TRUE(wait_until([&] { return out_lines().size() >= 3 || agent->ended(); }))
       << "no output from the agent within the deadline\n--- log:\n" << read_file(log_file)
       << "--- stderr:\n" << read_file(err_file);
-    ASSERT_FALSE(agent->ended()) << "the agent ended: " << describe_status(*agent->wait_exit(0ms))
+    ASSERT_FALSE(agent->ended()) << "the agent ended: " << describe_wait_status(*agent->wait_exit(0ms))
                                  << "\n--- log:\n" << read_file(log_file)
                                  << "--- stderr:\n" << read_file(err_file);
     EXPECT_TRUE(numbered_from(out_lines(), 0, 3));
@@ -257,7 +257,7 @@ protected:
     ASSERT_TRUE(status) << "the monitor did not exit within the deadline after signal " << sig
                         << "\n--- log:\n" << read_file(log_file);
     EXPECT_TRUE(WIFEXITED(*status) && WEXITSTATUS(*status) == 0)
-      << "monitor " << describe_status(*status) << "\n--- log:\n" << read_file(log_file)
+      << "monitor " << describe_wait_status(*status) << "\n--- log:\n" << read_file(log_file)
       << "--- stderr:\n" << read_file(err_file);
     // The monitor reaps the worker before it exits: no waiting here.
     EXPECT_FALSE(alive(worker)) << "worker " << worker << " outlived the monitor";
@@ -379,7 +379,7 @@ TEST_F(process, daemon_detaches_writes_pid_file_and_stops_on_sigterm) {
   // The command itself returns at once.
   auto status = agent->wait_exit();
   ASSERT_TRUE(status) << "logpipe without --no-daemon did not return";
-  EXPECT_TRUE(WIFEXITED(*status) && WEXITSTATUS(*status) == 0) << describe_status(*status);
+  EXPECT_TRUE(WIFEXITED(*status) && WEXITSTATUS(*status) == 0) << describe_wait_status(*status);
   EXPECT_EQ(read_file(out_file), "");
   EXPECT_EQ(read_file(err_file), "");
 

@@ -3,6 +3,8 @@
 // input: it attaches to the bus, publishes blocks and receives the acks.
 
 #include "actors/bus.hpp"
+#include "actor_fixture.hpp"
+#include "wait_until.hpp"
 #include "actors/stdout_output.hpp"
 
 #include "messages/registration.hpp"
@@ -29,15 +31,6 @@ namespace logpipe::test {
 namespace {
 
 using namespace std::chrono_literals;
-using clock_type = std::chrono::steady_clock;
-
-struct real_config : caf::actor_system_config {
-  real_config() {
-    register_types(*this);
-    set("scheduler.max-threads", 2);
-    set("logger.file-verbosity", caf::atom("quiet"));
-  }
-};
 
 class stdout_output_test : public ::testing::Test {
 protected:
