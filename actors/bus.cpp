@@ -20,7 +20,7 @@ bus_input& input_slot(bus_state& st, std::uint32_t index) {
 // Every output that counts has the block: return the credit to its input.
 void complete(self_ptr self, const block_key& key) {
   auto& in = input_slot(self->state, key.first);
-  --in.in_flight;
+  in.in_flight.erase(key.second);
   if (in.handle)
     self->send(in.handle, ack_atom_v, key.second);
 }
@@ -49,15 +49,13 @@ void release(self_ptr self, const bus_output& out, const block_key& key) {
 void publish(self_ptr self, const block_key& key, caf::message msg) {
   auto& st = self->state;
   auto& in = input_slot(st, key.first);
-  // Inputs number their blocks upwards from what attach returned.
-  if (key.second < in.next_seq) {
+  if (!in.in_flight.insert(key.second).second) {
     log::error("bus: input {} reused sequence number {}; block ignored",
                key.first, key.second);
     return;
   }
   in.next_seq = std::max(in.next_seq, key.second + 1);
-  ++in.in_flight;
-  in.max_in_flight = std::max(in.max_in_flight, in.in_flight);
+  in.max_in_flight = std::max<std::uint64_t>(in.max_in_flight, in.in_flight.size());
   ++st.published;
   std::uint32_t blocking = 0;
   for (auto& out : st.outputs) {
@@ -141,7 +139,7 @@ bus_actor::behavior_type bus(self_ptr self, std::vector<output_policy> outputs) 
     [=](status_atom) {
       bus_status result;
       for (const auto& in : self->state.inputs) {
-        result.in_flight.push_back(in.in_flight);
+        result.in_flight.push_back(in.in_flight.size());
         result.max_in_flight.push_back(in.max_in_flight);
       }
       for (const auto& out : self->state.outputs) {

@@ -12,6 +12,7 @@
 
 #include <cstdint>
 #include <map>
+#include <set>
 #include <string>
 #include <utility>
 #include <vector>
@@ -47,7 +48,9 @@ struct bus_input {
   input_actor handle;
   /// Above every sequence number seen from this input index.
   std::uint64_t next_seq = 0;
-  std::uint64_t in_flight = 0;
+  /// Published and not yet acked. An input may publish its numbers out of
+  /// order (a file input's tails share its window), never one twice.
+  std::set<std::uint64_t> in_flight;
   std::uint64_t max_in_flight = 0;
 };
 

@@ -8,6 +8,7 @@
 #include <sys/wait.h>
 #include <system_error>
 #include <thread>
+#include <vector>
 #include <unistd.h>
 
 extern char** environ;
@@ -51,14 +52,19 @@ child_process& child_process::operator=(child_process&& other) noexcept {
   return *this;
 }
 
-child_process child_process::start(const std::string& command) {
-  int pipe_fds[2];
-  if (::pipe2(pipe_fds, O_CLOEXEC) != 0)
+child_process child_process::start(const std::string& command,
+                                   const std::map<std::string, std::string>& extra_env,
+                                   bool capture_stdout) {
+  int pipe_fds[2] = {-1, -1};
+  if (capture_stdout && ::pipe2(pipe_fds, O_CLOEXEC) != 0)
     fail(errno, "pipe");
   posix_spawn_file_actions_t actions;
   posix_spawn_file_actions_init(&actions);
   posix_spawn_file_actions_addopen(&actions, STDIN_FILENO, "/dev/null", O_RDONLY, 0);
-  posix_spawn_file_actions_adddup2(&actions, pipe_fds[1], STDOUT_FILENO);
+  if (capture_stdout)
+    posix_spawn_file_actions_adddup2(&actions, pipe_fds[1], STDOUT_FILENO);
+  else
+    posix_spawn_file_actions_addopen(&actions, STDOUT_FILENO, "/dev/null", O_WRONLY, 0);
   posix_spawnattr_t attr;
   posix_spawnattr_init(&attr);
   // Own process group: terminate() reaches every process of a pipeline.
@@ -75,21 +81,38 @@ child_process child_process::start(const std::string& command) {
   posix_spawnattr_setpgroup(&attr, 0);
   posix_spawnattr_setflags(&attr, POSIX_SPAWN_SETPGROUP | POSIX_SPAWN_SETSIGMASK
                                     | POSIX_SPAWN_SETSIGDEF);
+  // The agent's environment, with `extra_env` added (or overriding).
+  std::vector<std::string> env_strings;
+  for (char** e = environ; *e != nullptr; ++e) {
+    std::string entry = *e;
+    if (extra_env.count(entry.substr(0, entry.find('='))) == 0)
+      env_strings.push_back(std::move(entry));
+  }
+  for (const auto& [key, value] : extra_env)
+    env_strings.push_back(key + "=" + value);
+  std::vector<char*> envp;
+  for (auto& entry : env_strings)
+    envp.push_back(entry.data());
+  envp.push_back(nullptr);
   const char* argv[] = {"/bin/sh", "-c", command.c_str(), nullptr};
   pid_t pid = -1;
   int err = ::posix_spawn(&pid, "/bin/sh", &actions, &attr,
-                          const_cast<char* const*>(argv), environ);
+                          const_cast<char* const*>(argv), envp.data());
   posix_spawn_file_actions_destroy(&actions);
   posix_spawnattr_destroy(&attr);
-  ::close(pipe_fds[1]);
+  if (capture_stdout)
+    ::close(pipe_fds[1]);
   if (err != 0) {
-    ::close(pipe_fds[0]);
+    if (capture_stdout)
+      ::close(pipe_fds[0]);
     fail(err, "posix_spawn /bin/sh");
   }
-  ::fcntl(pipe_fds[0], F_SETFL, ::fcntl(pipe_fds[0], F_GETFL) | O_NONBLOCK);
   child_process result;
   result.pid_ = pid;
-  result.out_fd_ = pipe_fds[0];
+  if (capture_stdout) {
+    ::fcntl(pipe_fds[0], F_SETFL, ::fcntl(pipe_fds[0], F_GETFL) | O_NONBLOCK);
+    result.out_fd_ = pipe_fds[0];
+  }
   return result;
 }
 

@@ -2,6 +2,7 @@
 
 // A shell command run as a child process, its standard output on a pipe.
 
+#include <map>
 #include <optional>
 #include <string>
 #include <sys/types.h>
@@ -22,9 +23,12 @@ public:
   child_process& operator=(child_process&& other) noexcept;
 
   /// Runs `/bin/sh -c command` in its own process group with standard input
-  /// from /dev/null and standard output to a non-blocking pipe. Throws
-  /// std::system_error.
-  static child_process start(const std::string& command);
+  /// from /dev/null and standard output to a non-blocking pipe (or to
+  /// /dev/null without `capture_stdout`); `extra_env` is added to the
+  /// agent's environment. Throws std::system_error.
+  static child_process start(const std::string& command,
+                             const std::map<std::string, std::string>& extra_env = {},
+                             bool capture_stdout = true);
 
   bool running() const { return pid_ > 0; }
   int stdout_fd() const { return out_fd_; }

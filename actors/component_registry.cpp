@@ -1,5 +1,6 @@
 #include "actors/component_registry.hpp"
 
+#include "actors/dir_watcher.hpp"
 #include "actors/exec_input.hpp"
 #include "actors/stdout_output.hpp"
 
@@ -56,6 +57,7 @@ std::vector<std::string> component_registry::types(config::role r) const {
 
 void register_builtin_kinds(component_registry& registry) {
   registry.add_input(exec_input_schema(), spawn_exec_input);
+  registry.add_input(file_input_schema(), spawn_file_input);
   registry.add_output(stdout_output_schema(), spawn_stdout_output);
 }
 

@@ -3,25 +3,22 @@
 // group), and a clean signal state in the child whatever the caller's is.
 
 #include "actors/child_process.hpp"
+#include "proc_scan.hpp"
 #include "wait_until.hpp"
 
 #include <gtest/gtest.h>
 
-#include <algorithm>
 #include <cerrno>
 #include <chrono>
 #include <csignal>
 #include <cstdint>
-#include <cstdlib>
 #include <cstring>
-#include <dirent.h>
 #include <fcntl.h>
 #include <fstream>
 #include <functional>
 #include <optional>
 #include <poll.h>
 #include <pthread.h>
-#include <sstream>
 #include <string>
 #include <thread>
 #include <unistd.h>
@@ -31,66 +28,6 @@ namespace logpipe::test {
 namespace {
 
 using namespace std::chrono_literals;
-
-struct proc_entry {
-  pid_t pid = 0;
-  std::string comm;
-  char state = '?';
-  pid_t pgrp = 0;
-};
-
-/// A process from /proc/PID/stat, or nothing if it does not exist (any more).
-std::optional<proc_entry> read_proc(pid_t pid) {
-  std::ifstream in("/proc/" + std::to_string(pid) + "/stat");
-  std::string line;
-  if (!std::getline(in, line))
-    return std::nullopt;
-  // "PID (COMM) STATE PPID PGRP ...": COMM may hold spaces and parentheses.
-  auto open = line.find('(');
-  auto close = line.rfind(')');
-  if (open == std::string::npos || close == std::string::npos)
-    return std::nullopt;
-  proc_entry result;
-  result.pid = pid;
-  result.comm = line.substr(open + 1, close - open - 1);
-  std::istringstream rest(line.substr(close + 2));
-  pid_t ppid = 0;
-  rest >> result.state >> ppid >> result.pgrp;
-  return result;
-}
-
-/// A dead but unreaped process (a zombie) counts as gone: it runs no more.
-bool alive(pid_t pid) {
-  auto p = read_proc(pid);
-  return p && p->state != 'Z' && p->state != 'X';
-}
-
-/// The living processes of a process group.
-std::vector<proc_entry> group_members(pid_t pgid) {
-  std::vector<proc_entry> result;
-  DIR* dir = ::opendir("/proc");
-  if (!dir)
-    return result;
-  while (auto* ent = ::readdir(dir)) {
-    char* end = nullptr;
-    auto pid = std::strtol(ent->d_name, &end, 10);
-    if (*end != '\0' || pid <= 0)
-      continue;
-    auto p = read_proc(static_cast<pid_t>(pid));
-    if (p && p->pgrp == pgid && p->state != 'Z' && p->state != 'X')
-      result.push_back(*p);
-  }
-  ::closedir(dir);
-  return result;
-}
-
-bool group_has(pid_t pgid, const std::vector<std::string>& comms) {
-  auto members = group_members(pgid);
-  return std::all_of(comms.begin(), comms.end(), [&](const std::string& c) {
-    return std::any_of(members.begin(), members.end(),
-                       [&](const proc_entry& p) { return p.comm == c; });
-  });
-}
 
 /// Everything the child writes until it closes its output.
 std::string read_to_eof(int fd, std::chrono::milliseconds limit = 5000ms) {
@@ -172,7 +109,7 @@ TEST(child_process_test, try_reap_reports_the_exit_status) {
   EXPECT_EQ(child.pid(), -1);
   // Reaped once: asking again reports nothing, and the pid is gone.
   EXPECT_EQ(child.try_reap(), std::nullopt);
-  EXPECT_FALSE(read_proc(pid).has_value());
+  EXPECT_FALSE(stat_of(pid).has_value());
 }
 
 TEST(child_process_test, try_reap_reports_a_signal) {
@@ -199,7 +136,7 @@ TEST(child_process_test, terminate_kills_a_sleep) {
   EXPECT_LT(clock_type::now() - started, 1s);
   EXPECT_FALSE(child.running());
   EXPECT_EQ(child.stdout_fd(), -1);
-  EXPECT_FALSE(read_proc(pgid).has_value()) << "the shell is reaped";
+  EXPECT_FALSE(stat_of(pgid).has_value()) << "the shell is reaped";
   for (const auto& p : members)
     EXPECT_TRUE(wait_until([&] { return !alive(p.pid); }))
       << p.comm << " (pid " << p.pid << ") survived terminate()";
@@ -253,7 +190,7 @@ TEST(child_process_test, terminate_kills_a_pipeline_member_that_outlives_the_she
 
 TEST(child_process_test, the_destructor_terminates_the_child) {
   pid_t pgid = -1;
-  std::vector<proc_entry> members;
+  std::vector<proc_stat> members;
   {
     auto child = child_process::start("sleep 100 | cat");
     pgid = child.pid();
@@ -294,7 +231,7 @@ TEST(child_process_test, the_child_gets_a_default_signal_mask_and_dispositions) 
   ASSERT_TRUE(child.has_value());
   auto pid = child->pid();
   ASSERT_TRUE(wait_until([&] {
-    auto p = read_proc(pid);
+    auto p = stat_of(pid);
     return p && p->comm == "sleep";
   }));
   EXPECT_EQ(status_mask(pid, "SigBlk"), 0u);

@@ -5,6 +5,7 @@
 // stalled.
 
 #include "actors/bus.hpp"
+#include "proc_scan.hpp"
 #include "wait_until.hpp"
 #include "actor_fixture.hpp"
 #include "actors/exec_input.hpp"
@@ -20,11 +21,8 @@
 
 #include <algorithm>
 #include <chrono>
-#include <cstdlib>
-#include <dirent.h>
 #include <fstream>
 #include <functional>
-#include <sstream>
 #include <string>
 #include <thread>
 #include <vector>
@@ -65,39 +63,6 @@ probe_output(probe_output_actor::stateful_pointer<probe_output_state> self,
       self->state.held.clear();
     },
   };
-}
-
-// -- process helpers ----------------------------------------------------------
-
-/// The command names of the living (not zombie) processes of a group.
-std::vector<std::string> group_members(pid_t pgid) {
-  std::vector<std::string> result;
-  DIR* dir = ::opendir("/proc");
-  if (!dir)
-    return result;
-  while (auto* ent = ::readdir(dir)) {
-    char* end = nullptr;
-    auto pid = std::strtol(ent->d_name, &end, 10);
-    if (*end != '\0' || pid <= 0)
-      continue;
-    std::ifstream in(std::string{"/proc/"} + ent->d_name + "/stat");
-    std::string line;
-    if (!std::getline(in, line))
-      continue;
-    auto open = line.find('(');
-    auto close = line.rfind(')');
-    if (open == std::string::npos || close == std::string::npos)
-      continue;
-    std::istringstream rest(line.substr(close + 2));
-    char state = '?';
-    pid_t ppid = 0, pgrp = 0;
-    rest >> state >> ppid >> pgrp;
-    if (pgrp == pgid && state != 'Z' && state != 'X')
-      result.push_back(line.substr(open + 1, close - open - 1));
-  }
-  ::closedir(dir);
-  std::sort(result.begin(), result.end());
-  return result;
 }
 
 // -- the fixture --------------------------------------------------------------
@@ -310,13 +275,13 @@ TEST_F(exec_input_test, stop_terminates_a_long_running_command) {
   auto pgid = static_cast<pid_t>(std::stol(received_text()));
   ASSERT_GT(pgid, 1);
   ASSERT_TRUE(wait_until([&] {
-    auto members = group_members(pgid);
+    auto members = group_comms(pgid);
     return std::count(members.begin(), members.end(), "sleep") == 1
            && std::count(members.begin(), members.end(), "cat") == 1;
   })) << "the pipeline did not start";
   caf::anon_send(input, stop_atom_v);
-  EXPECT_TRUE(wait_until([&] { return group_members(pgid).empty(); }))
-    << "left behind: " << ::testing::PrintToString(group_members(pgid));
+  EXPECT_TRUE(wait_until([&] { return group_comms(pgid).empty(); }))
+    << "left behind: " << ::testing::PrintToString(group_comms(pgid));
   // The shell itself is reaped, not a zombie.
   EXPECT_TRUE(wait_until([&] {
     return !std::ifstream("/proc/" + std::to_string(pgid) + "/stat").good();
@@ -337,9 +302,9 @@ TEST_F(exec_input_test, exiting_the_actor_terminates_its_command) {
     return !text.empty() && text.back() == '\n';
   }));
   auto pgid = static_cast<pid_t>(std::stol(received_text()));
-  ASSERT_TRUE(wait_until([&] { return !group_members(pgid).empty(); }));
+  ASSERT_TRUE(wait_until([&] { return !group_comms(pgid).empty(); }));
   caf::anon_send_exit(input, caf::exit_reason::user_shutdown);
-  EXPECT_TRUE(wait_until([&] { return group_members(pgid).empty(); }));
+  EXPECT_TRUE(wait_until([&] { return group_comms(pgid).empty(); }));
 }
 
 } // namespace

@@ -10,11 +10,11 @@
 // every one of them even after a failed assertion.
 
 #include "actors/child_process.hpp"
+#include "proc_scan.hpp"
 #include "wait_until.hpp"
 
 #include <gtest/gtest.h>
 
-#include <dirent.h>
 #include <fcntl.h>
 #include <signal.h>
 #include <spawn.h>
@@ -46,12 +46,17 @@ using logpipe::test::clock_type;
 using logpipe::test::default_timeout;
 using logpipe::test::wait_until;
 
-inline std::string read_file(const std::string& path) {
-  std::ifstream in(path, std::ios::binary);
-  std::ostringstream out;
-  out << in.rdbuf();
-  return out.str();
-}
+// The /proc scan and read_file are shared with the in-process tests.
+using logpipe::test::alive;
+using logpipe::test::all_pids;
+using logpipe::test::children_of;
+using logpipe::test::cmdline_of;
+using logpipe::test::describe_pids;
+using logpipe::test::pids_in_group;
+using logpipe::test::pids_with_marker;
+using logpipe::test::proc_stat;
+using logpipe::test::read_file;
+using logpipe::test::stat_of;
 
 inline void write_file(const std::string& path, const std::string& text) {
   std::ofstream out(path, std::ios::binary | std::ios::trunc);
@@ -132,91 +137,7 @@ private:
   std::string path_;
 };
 
-// --- /proc -------------------------------------------------------------------
-
-struct proc_stat {
-  char state = '?';
-  pid_t ppid = 0;
-  pid_t pgrp = 0;
-  pid_t session = 0;
-};
-
-/// /proc/<pid>/stat, or nothing if there is no such process.
-inline std::optional<proc_stat> stat_of(pid_t pid) {
-  std::string text = read_file("/proc/" + std::to_string(pid) + "/stat");
-  // "pid (comm) state ppid pgrp session ...": comm may contain anything.
-  auto paren = text.rfind(')');
-  if (text.empty() || paren == std::string::npos)
-    return std::nullopt;
-  std::istringstream in(text.substr(paren + 1));
-  proc_stat s;
-  if (!(in >> s.state >> s.ppid >> s.pgrp >> s.session))
-    return std::nullopt;
-  return s;
-}
-
-/// Whether `pid` is a running process (zombies count as gone: here PID 1
-/// may never reap the orphans it adopts).
-inline bool alive(pid_t pid) {
-  auto s = stat_of(pid);
-  return s && s->state != 'Z' && s->state != 'X';
-}
-
-inline std::string cmdline_of(pid_t pid) {
-  std::string text = read_file("/proc/" + std::to_string(pid) + "/cmdline");
-  for (auto& c : text)
-    if (c == '\0')
-      c = ' ';
-  return text;
-}
-
-inline std::vector<pid_t> all_pids() {
-  std::vector<pid_t> out;
-  if (DIR* dir = ::opendir("/proc")) {
-    while (auto* entry = ::readdir(dir)) {
-      char* end = nullptr;
-      long n = std::strtol(entry->d_name, &end, 10);
-      if (n > 0 && end != nullptr && *end == '\0')
-        out.push_back(static_cast<pid_t>(n));
-    }
-    ::closedir(dir);
-  }
-  return out;
-}
-
-/// Live processes (other than this one) whose command line contains `marker`.
-inline std::vector<pid_t> pids_with_marker(const std::string& marker) {
-  std::vector<pid_t> out;
-  for (auto pid : all_pids())
-    if (pid != ::getpid() && cmdline_of(pid).find(marker) != std::string::npos && alive(pid))
-      out.push_back(pid);
-  return out;
-}
-
-/// Live processes whose process group is `pgid`.
-inline std::vector<pid_t> pids_in_group(pid_t pgid) {
-  std::vector<pid_t> out;
-  for (auto pid : all_pids())
-    if (auto s = stat_of(pid); s && s->pgrp == pgid && s->state != 'Z' && s->state != 'X')
-      out.push_back(pid);
-  return out;
-}
-
-/// Live children of `parent`.
-inline std::vector<pid_t> children_of(pid_t parent) {
-  std::vector<pid_t> out;
-  for (auto pid : all_pids())
-    if (auto s = stat_of(pid); s && s->ppid == parent && s->state != 'Z' && s->state != 'X')
-      out.push_back(pid);
-  return out;
-}
-
-inline std::string describe_pids(const std::vector<pid_t>& pids) {
-  std::string out;
-  for (auto pid : pids)
-    out += (out.empty() ? "" : "; ") + std::to_string(pid) + ": " + cmdline_of(pid);
-  return out.empty() ? "none" : out;
-}
+// --- Killing what a test left ------------------------------------------------
 
 /// SIGKILLs every process carrying `marker` and every process in their
 /// process groups (never this test's own group), until none is left.

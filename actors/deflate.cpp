@@ -1,0 +1,143 @@
+#include "actors/deflate.hpp"
+
+#include <zlib.h>
+
+#include <algorithm>
+#include <climits>
+#include <stdexcept>
+
+namespace logpipe {
+
+namespace {
+
+/// zlib counts in uInt; feed larger buffers in pieces of at most this.
+constexpr std::size_t max_chunk = UINT_MAX;
+
+Bytef* as_bytes(char* p) {
+  return reinterpret_cast<Bytef*>(p);
+}
+
+Bytef* as_bytes(const char* p) {
+  // zlib's next_in is not const-qualified (without ZLIB_CONST) but is only read.
+  return reinterpret_cast<Bytef*>(const_cast<char*>(p));
+}
+
+} // namespace
+
+// The same stream compress2() makes: deflateInit() defaults (15-bit window,
+// memLevel 8, default strategy), so the header is 78 01 / 78 5e / 78 9c / 78 da
+// depending on the level, and a complete Adler-32 trailer.
+void deflate_block(const char* data, std::size_t size, int level, std::vector<char>& out) {
+  if (level < -1 || level > 9)
+    throw std::runtime_error("deflate: invalid compression level "
+                             + std::to_string(level) + " (expected -1 to 9)");
+  z_stream zs{};
+  int rc = deflateInit(&zs, level);
+  if (rc != Z_OK)
+    throw std::runtime_error(std::string("deflate: cannot initialize zlib: ")
+                             + (zs.msg ? zs.msg : zError(rc)));
+  out.resize(deflateBound(&zs, static_cast<uLong>(size)));
+  std::size_t in_done = 0, out_done = 0;
+  for (;;) {
+    if (zs.avail_in == 0 && in_done < size) {
+      const std::size_t n = std::min(size - in_done, max_chunk);
+      zs.next_in = as_bytes(data + in_done);
+      zs.avail_in = static_cast<uInt>(n);
+      in_done += n;
+    }
+    if (out_done == out.size())
+      out.resize(out.size() * 2 + 64); // cannot happen within deflateBound
+    const std::size_t room = std::min(out.size() - out_done, max_chunk);
+    zs.next_out = as_bytes(out.data() + out_done);
+    zs.avail_out = static_cast<uInt>(room);
+    rc = deflate(&zs, in_done == size ? Z_FINISH : Z_NO_FLUSH);
+    out_done += room - zs.avail_out;
+    if (rc == Z_STREAM_END)
+      break;
+    if (rc != Z_OK && rc != Z_BUF_ERROR) {
+      std::string why = zs.msg ? zs.msg : zError(rc);
+      deflateEnd(&zs);
+      throw std::runtime_error("deflate: " + why);
+    }
+  }
+  deflateEnd(&zs);
+  out.resize(out_done);
+}
+
+// The zlib header (2 bytes) and trailer (Adler-32, 4 bytes) are handled here
+// and only the deflate data in between is given to zlib (as a raw stream).
+// That is what lets a stream whose trailer is short or wrong through (1.x
+// senders drop its last byte), while a stream cut inside its deflate data is
+// still reported: the deflate data must reach the end of its last block.
+bool inflate_block(const char* data, std::size_t size, std::vector<char>& out,
+                   std::string& error) {
+  const std::size_t original_size = out.size();
+  auto fail = [&](std::string why) {
+    out.resize(original_size);
+    error = "inflate: " + std::move(why);
+    return false;
+  };
+  if (size < 2)
+    return fail("not a zlib stream (only " + std::to_string(size) + " bytes)");
+  const auto cmf = static_cast<unsigned char>(data[0]);
+  const auto flg = static_cast<unsigned char>(data[1]);
+  if ((cmf & 0x0F) != 8 || (cmf >> 4) > 7 || (cmf * 256u + flg) % 31 != 0)
+    return fail("not a zlib stream (bad header bytes)");
+  if (flg & 0x20)
+    return fail("zlib stream needs a preset dictionary, which logpipe never uses");
+
+  z_stream zs{};
+  int rc = inflateInit2(&zs, -15); // raw deflate: any window up to 32 KiB
+  if (rc != Z_OK)
+    return fail(std::string("cannot initialize zlib: ") + (zs.msg ? zs.msg : zError(rc)));
+  const char* in = data + 2;
+  std::size_t in_left = size - 2;
+  // Compressed log data usually inflates 3 to 10 times; the buffer doubles as
+  // needed.
+  std::size_t chunk = std::max<std::size_t>(size * 4, 16384);
+  std::size_t out_done = original_size;
+  for (;;) {
+    if (zs.avail_in == 0 && in_left > 0) {
+      const std::size_t n = std::min(in_left, max_chunk);
+      zs.next_in = as_bytes(in);
+      zs.avail_in = static_cast<uInt>(n);
+      in += n;
+      in_left -= n;
+    }
+    if (out_done == out.size()) {
+      out.resize(out.size() + chunk);
+      chunk = std::min(chunk * 2, max_chunk);
+    }
+    const std::size_t room = std::min(out.size() - out_done, max_chunk);
+    zs.next_out = as_bytes(out.data() + out_done);
+    zs.avail_out = static_cast<uInt>(room);
+    rc = inflate(&zs, Z_NO_FLUSH);
+    out_done += room - zs.avail_out;
+    if (rc == Z_STREAM_END)
+      break;
+    if (rc == Z_OK || rc == Z_BUF_ERROR) {
+      if (zs.avail_out > 0 && zs.avail_in == 0 && in_left == 0) {
+        const auto inflated = out_done - original_size;
+        inflateEnd(&zs);
+        return fail("zlib stream truncated inside its compressed data (after "
+                    + std::to_string(size) + " bytes, " + std::to_string(inflated)
+                    + " bytes inflated)");
+      }
+      continue;
+    }
+    std::string why = zs.msg ? zs.msg : zError(rc);
+    inflateEnd(&zs);
+    return fail("corrupt zlib stream: " + why);
+  }
+  const std::size_t trailing = zs.avail_in + in_left;
+  inflateEnd(&zs);
+  // What follows the deflate data is the Adler-32 trailer, complete or not,
+  // and it is not checked; anything beyond it is not part of the stream.
+  if (trailing > 4)
+    return fail(std::to_string(trailing - 4)
+                + " unexpected bytes after the end of the zlib stream");
+  out.resize(out_done);
+  return true;
+}
+
+} // namespace logpipe
