@@ -2,6 +2,7 @@
 
 #include "actors/dir_watcher.hpp"
 #include "actors/exec_input.hpp"
+#include "actors/null_output.hpp"
 #include "actors/stdout_output.hpp"
 
 #include <stdexcept>
@@ -59,6 +60,7 @@ void register_builtin_kinds(component_registry& registry) {
   registry.add_input(exec_input_schema(), spawn_exec_input);
   registry.add_input(file_input_schema(), spawn_file_input);
   registry.add_output(stdout_output_schema(), spawn_stdout_output);
+  registry.add_output(null_output_schema(), spawn_null_output);
 }
 
 } // namespace logpipe

@@ -106,6 +106,20 @@ void forget_if_done(self_ptr self, tail_id id) {
   st.files.erase(i);
 }
 
+// Moves the file's checkpoint over the blocks acked in order.
+void advance_checkpoint(self_ptr self, tail_id id) {
+  auto& file = self->state.files.at(id);
+  bool moved = false;
+  while (!file.in_flight.empty() && file.in_flight.front().acked) {
+    file.acked_offset = file.in_flight.front().end;
+    file.in_flight.pop_front();
+    moved = true;
+  }
+  if (moved)
+    put_checkpoint(self, file);
+  forget_if_done(self, id);
+}
+
 void spawn_tail(self_ptr self, tail_id id) {
   auto& st = self->state;
   auto& file = st.files.at(id);
@@ -539,20 +553,14 @@ dir_watcher_actor::behavior_type dir_watcher(self_ptr self, component_context ct
         auto id = o->second;
         st.owners.erase(o);
         if (auto f = st.files.find(id); f != st.files.end()) {
-          auto& file = f->second;
-          for (auto& b : file.in_flight)
+          for (auto& b : f->second.in_flight)
             if (b.seq == seq)
               b.acked = true;
-          bool moved = false;
-          while (!file.in_flight.empty() && file.in_flight.front().acked) {
-            file.acked_offset = file.in_flight.front().end;
-            file.in_flight.pop_front();
-            moved = true;
-          }
-          if (moved)
-            put_checkpoint(self, file);
-          forget_if_done(self, id);
+          advance_checkpoint(self, id);
         }
+      } else if (st.granted.count(seq) > 0) {
+        // The bus was faster than the tail's `published`: remember the ack.
+        st.acked_early.insert(seq);
       }
       grant(self);
     },
@@ -578,9 +586,13 @@ dir_watcher_actor::behavior_type dir_watcher(self_ptr self, component_context ct
         give_back(self, seq);
         return;
       }
-      st.owners.emplace(seq, id);
-      f->second.in_flight.push_back({seq, end, false});
+      bool acked = st.acked_early.erase(seq) > 0;
+      if (!acked)
+        st.owners.emplace(seq, id);
+      f->second.in_flight.push_back({seq, end, acked});
       f->second.last_active = self->clock().now();
+      if (acked)
+        advance_checkpoint(self, id);
     },
     [=](release_atom, std::uint64_t seq) {
       self->state.granted.erase(seq);
@@ -685,6 +697,14 @@ config::kind_schema file_input_schema() {
                      "A file idle this long is closed (reopened on its next change); a "
                      "deleted or rotated-away file is read one last time and dropped."),
             1000, 24 * 3600 * us_per_s),
+  };
+  schema.check = [](const component_config& c) {
+    std::vector<key_problem> problems;
+    struct stat info;
+    const auto& path = c.get_string("path");
+    if (::stat(path.c_str(), &info) != 0 || !S_ISDIR(info.st_mode))
+      problems.push_back({"path", "must name an existing folder, got \"" + path + "\""});
+    return problems;
   };
   return schema;
 }

@@ -19,6 +19,7 @@
 
 #include <deque>
 #include <map>
+#include <set>
 #include <memory>
 #include <string>
 
@@ -78,6 +79,9 @@ struct dir_watcher_state {
   /// ones not yet acked.
   std::map<std::uint64_t, tail_id> granted;
   std::map<std::uint64_t, tail_id> owners;
+  /// Acked by the bus before the tail's `published` came (different senders,
+  /// no order between them).
+  std::set<std::uint64_t> acked_early;
   std::deque<std::pair<tail_id, caf::typed_response_promise<std::uint64_t>>> waiting;
   std::size_t open_files = 0;
   checkpoint_store store;

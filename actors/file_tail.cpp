@@ -72,16 +72,22 @@ bool ensure_open(self_ptr self) {
   return true;
 }
 
-// The file grew past its identity's prefix: take the identity again.
-void refresh_identity(self_ptr self) {
+// Takes the identity of the open file again and tells the watcher.
+void retake_identity(self_ptr self) {
   auto& st = self->state;
-  if (st.identity.prefix_length >= identity_prefix || st.offset <= st.identity.prefix_length)
-    return;
   if (auto id = identity_of(st.fd); id && id->same_inode(st.identity)) {
     st.identity = *id;
     self->send(st.watcher, identity_atom_v, st.id, id->device, id->inode,
                id->prefix_length, id->prefix_hash);
   }
+}
+
+// The file grew past its identity's prefix: take the identity again.
+void refresh_identity(self_ptr self) {
+  auto& st = self->state;
+  if (st.identity.prefix_length >= identity_prefix || st.offset <= st.identity.prefix_length)
+    return;
+  retake_identity(self);
 }
 
 void finish(self_ptr self) {
@@ -257,6 +263,9 @@ void check(self_ptr self) {
     log::notice("file {}: truncated to {} bytes (was read up to {}); reading again from 0",
                 path_of(st), size, st.offset);
     st.offset = 0;
+    // Its first bytes are gone: with the old prefix, reopening it by name
+    // would take it for another file.
+    retake_identity(self);
   }
   if (size > st.offset) {
     st.awaiting_credit = true;
@@ -314,8 +323,12 @@ file_tail(self_ptr self, std::shared_ptr<const file_tail_settings> settings,
     [=](renamed_atom, const std::string& new_name, bool collected) {
       auto& st = self->state;
       st.file_name = new_name;
-      if (!collected)
+      if (!collected) {
+        // Still in the folder under its new name: open it now (if it was
+        // closed while idle) to read it to its end.
+        ensure_open(self);
         st.removed = true;
+      }
       check(self);
     },
     [=](removed_atom) {

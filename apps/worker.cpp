@@ -12,6 +12,7 @@
 #include <csignal>
 #include <filesystem>
 #include <pthread.h>
+#include <sys/resource.h>
 #include <thread>
 #include <utility>
 
@@ -48,6 +49,16 @@ private:
   std::thread thread_;
 };
 
+// A file input may keep up to max_open_files descriptors: take the hard
+// limit rather than the usual soft 1,024.
+void raise_descriptor_limit() {
+  rlimit limit;
+  if (getrlimit(RLIMIT_NOFILE, &limit) == 0 && limit.rlim_cur < limit.rlim_max) {
+    limit.rlim_cur = limit.rlim_max;
+    setrlimit(RLIMIT_NOFILE, &limit);
+  }
+}
+
 } // namespace
 
 int run_worker(const config::agent_config& config, const component_registry& registry,
@@ -58,6 +69,7 @@ int run_worker(const config::agent_config& config, const component_registry& reg
     log::error("cannot create data_dir {}: {}", config.agent.data_dir, ec.message());
     return 1;
   }
+  raise_descriptor_limit();
   caf::actor_system_config cfg;
   register_types(cfg);
   cfg.set("scheduler.max-threads", config.agent.threads);

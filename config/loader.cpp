@@ -611,6 +611,7 @@ std::optional<component_config> load_component(context& ctx, const toml::table& 
                              + "' redeclares key '" + k.name + "'");
     specs.push_back(&k);
   }
+  const auto problems_before = ctx.problems.size();
   auto keys = parse_keys(ctx, table, specs, label, label + " (type " + in_quotes(type) + ")", where);
 
   component_config c;
@@ -625,6 +626,10 @@ std::optional<component_config> load_component(context& ctx, const toml::table& 
   keys.values.insert_or_assign("name", c.name);
   c.values = std::move(keys.values);
   c.set_at = std::move(keys.set_at);
+  if (schema->check && ctx.problems.size() == problems_before)
+    for (const auto& problem : schema->check(c))
+      ctx.report(c.where_of(problem.key),
+                 "key '" + problem.key + "' in " + label + " " + problem.message);
   return c;
 }
 

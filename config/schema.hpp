@@ -5,6 +5,7 @@
 
 #include <chrono>
 #include <cstdint>
+#include <functional>
 #include <limits>
 #include <map>
 #include <string>
@@ -64,6 +65,15 @@ enum class role { input, output };
 /// "input" / "output".
 const char* to_string(role r);
 
+struct component_config;
+
+/// A problem found by a kind's own check: the key it concerns, and the rest
+/// of the message ("must name an existing folder").
+struct key_problem {
+  std::string key;
+  std::string message;
+};
+
 /// The declared keys of one component kind (`type = "exec"`), or of a section
 /// such as [agent].
 struct kind_schema {
@@ -71,6 +81,10 @@ struct kind_schema {
   std::string type;
   std::string summary;
   std::vector<key_spec> keys;
+  /// Optional checks beyond single values (a folder that must exist, keys that
+  /// depend on each other). Runs only when every key parsed; the loader
+  /// reports each problem at its key's position.
+  std::function<std::vector<key_problem>(const component_config&)> check;
 
   const key_spec* find(std::string_view key) const;
 };

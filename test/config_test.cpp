@@ -49,6 +49,13 @@ public:
     auto path = make_key("path", value_kind::path, "", "Folder to watch.");
     path.required = true;
     file.keys = {path};
+    // A kind's own check, beyond single values.
+    file.check = [](const component_config& c) {
+      std::vector<key_problem> problems;
+      if (c.get_string("path") == "/forbidden")
+        problems.push_back({"path", "must not be /forbidden"});
+      return problems;
+    };
     kind_schema out;
     out.kind_role = role::output;
     out.type = "stdout";
@@ -732,6 +739,14 @@ TEST(reference, escapes_pipes_in_cells) {
   const auto page = reference_markdown(odd);
   EXPECT_NE(page.find("| `sep` | string | `\"\\|\"` | Split at a \\| character. |\n"),
             std::string::npos);
+}
+
+TEST(config_errors, a_kinds_own_check_is_reported_at_its_key) {
+  EXPECT_EQ(error_of("[[inputs]]\ntype = \"file\"\npath = \"/forbidden\"\n"),
+            "/etc/logpipe/agent.toml:3:8: key 'path' in inputs[1] must not be /forbidden");
+  // It runs only once every key parsed: a missing path is the only problem.
+  EXPECT_EQ(error_of("[[inputs]]\ntype = \"file\"\n"),
+            "/etc/logpipe/agent.toml:1:1: missing required key 'path' in inputs[1] (type \"file\")");
 }
 
 } // namespace
