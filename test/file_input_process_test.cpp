@@ -911,8 +911,9 @@ TEST_F(file_input, rotate_size_renames_runs_both_hooks_and_ships_every_line_once
   for (long n = 0; n < total; ++n) {
     // Like an application that opens the file for every write.
     append(path("app.log"), line("s", n, pad));
-    if (n % 1100 == 1099)
+    if (n % 1100 == 1099) {
       ASSERT_TRUE(nothing_to_rotate()) << "no rotation\n--- log:\n" << read_file(log_file);
+    }
   }
   ASSERT_TRUE(nothing_to_rotate());
   const std::uint64_t expected = total * 64;
@@ -968,9 +969,10 @@ TEST_F(file_input, rotate_size_renames_runs_both_hooks_and_ships_every_line_once
     all.push_back(n);
     per_file[file_of.count(n) ? file_of[n] : names.size()].push_back(n);
   }
-  for (auto& [index, seq] : per_file)
+  for (auto& [index, seq] : per_file) {
     EXPECT_TRUE(std::is_sorted(seq.begin(), seq.end()))
       << "lines of " << (index < names.size() ? names[index] : "app.log") << " out of order";
+  }
   std::sort(all.begin(), all.end());
   EXPECT_TRUE(is_range(all, 0, total - 1, "app.log and its rotations"));
   expect_quiet_log();
