@@ -488,8 +488,11 @@ dir_watcher_actor::behavior_type dir_watcher(self_ptr self, component_context ct
   settings->max_line = cfg.get_size("max_line");
   settings->deflate = cfg.get_string("compress") == "deflate";
   settings->compress_level = static_cast<int>(cfg.get_int("compress_level"));
-  if (settings->deflate)
+  if (settings->deflate) {
+    // One compressed block must fit a 1.x wire block, whatever is read.
     settings->block_size = std::min(settings->block_size, max_deflate_input);
+    settings->max_line = std::min(settings->max_line, max_deflate_input);
+  }
   settings->rotate_size = cfg.get_size("rotate_size");
   settings->exec_before_rotating = cfg.get_string("exec_before_rotating");
   settings->exec_after_rotating = cfg.get_string("exec_after_rotating");

@@ -48,6 +48,16 @@ void close_file(self_ptr self) {
   self->send(st.watcher, closed_atom_v, st.id);
 }
 
+// Takes the identity of the open file again and tells the watcher.
+void retake_identity(self_ptr self) {
+  auto& st = self->state;
+  if (auto id = identity_of(st.fd); id && id->same_inode(st.identity)) {
+    st.identity = *id;
+    self->send(st.watcher, identity_atom_v, st.id, id->device, id->inode,
+               id->prefix_length, id->prefix_hash);
+  }
+}
+
 // Opens the file by its name if it is closed; false if it cannot be read
 // (gone, or replaced by another file under the same name).
 bool ensure_open(self_ptr self) {
@@ -62,24 +72,24 @@ bool ensure_open(self_ptr self) {
       log::error("file {}: cannot open: {}", path_of(st), std::strerror(errno));
     return false;
   }
-  if (!is_same_file(fd, st.identity)) {
+  auto now = identity_of(fd);
+  if (!now || !now->same_inode(st.identity)) {
     // Another file took the name; the watcher sees its events and tracks it.
     ::close(fd);
     return false;
   }
   st.fd = fd;
   self->send(st.watcher, opened_atom_v, st.id);
-  return true;
-}
-
-// Takes the identity of the open file again and tells the watcher.
-void retake_identity(self_ptr self) {
-  auto& st = self->state;
-  if (auto id = identity_of(st.fd); id && id->same_inode(st.identity)) {
-    st.identity = *id;
-    self->send(st.watcher, identity_atom_v, st.id, id->device, id->inode,
-               id->prefix_length, id->prefix_hash);
+  if (!is_same_file(fd, st.identity)) {
+    // Same inode, other first bytes: truncated and rewritten while it was
+    // closed (copytruncate), or deleted and re-created with the same inode
+    // number. Either way it is new data: read it from 0.
+    log::notice("file {}: its first bytes changed while it was closed (truncated or "
+                "replaced); reading it again from 0", path_of(st));
+    st.offset = 0;
+    retake_identity(self);
   }
+  return true;
 }
 
 // The file grew past its identity's prefix: take the identity again.
@@ -229,7 +239,7 @@ void read_block(self_ptr self, std::uint64_t seq) {
   blk.offset = st.offset;
   blk.input = cfg.input_index;
   blk.seq = seq;
-  if (cfg.line_mode)
+  if (cfg.line_mode && blk.bytes.back() == '\n')
     blk.flags |= line_aligned;
   if (cfg.deflate) {
     deflate_block(blk.bytes.data(), blk.bytes.size(), cfg.compress_level, st.deflated);

@@ -18,7 +18,8 @@ constexpr std::uint32_t protocol_version = 1;
 enum block_flags : std::uint32_t {
   /// `bytes` is one complete zlib (deflate) stream.
   deflated = 1u << 0,
-  /// `bytes` ends at a newline.
+  /// `bytes` ends at a newline (line mode; not the pieces of a split
+  /// over-long line).
   line_aligned = 1u << 1,
 };
 

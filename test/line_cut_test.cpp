@@ -34,13 +34,12 @@ TEST(line_cut, table) {
       {"no newline, exactly max_line: split", std::string(10, 'x'), 10, false, 10, true},
       {"no newline, more than max_line: split at max_line", long_line, 10, false, 10,
        true},
-      // The cut is after the last newline whenever there is one, even when a
-      // line longer than max_line comes before it: that long line is shipped
-      // whole inside the block (unsplit), which is fine since the block still
-      // ends at a newline.
-      {"long line before the last newline", "a\n" + long_line + "\nb", 10, false,
-       2 + 100 + 1, false},
-      {"only a long line, then its newline", long_line + "\n", 10, false, 101, false},
+      // A line longer than max_line ends the block before it, so that it
+      // starts the next block, where it is split into max_line pieces.
+      {"long line before the last newline", "a\n" + long_line + "\nb", 10, false, 2, false},
+      {"only a long line, then its newline", long_line + "\n", 10, false, 10, true},
+      {"a line of exactly max_line is whole", std::string(10, 'x') + "\nb", 10, false, 11,
+       false},
       // A long incomplete line after the last newline waits for the next
       // call, which then sees it alone and splits it.
       {"long incomplete line after the last newline", "a\n" + long_line, 10, false, 2,
