@@ -64,8 +64,10 @@ bool ensure_open(self_ptr self) {
   auto& st = self->state;
   if (st.fd >= 0)
     return true;
-  if (st.removed)
-    return false; // a removed file can no longer be opened by name
+  // A removed file is looked for under its last known name too: one renamed
+  // to a name that is not collected is still there. A deleted one is not,
+  // and a new file under its name may even have its inode number: a removed
+  // file must be the very same file, first bytes included.
   int fd = ::open(path_of(st).c_str(), O_RDONLY | O_CLOEXEC);
   if (fd < 0) {
     if (errno != ENOENT)
@@ -73,7 +75,7 @@ bool ensure_open(self_ptr self) {
     return false;
   }
   auto now = identity_of(fd);
-  if (!now || !now->same_inode(st.identity)) {
+  if (!now || !now->same_inode(st.identity) || (st.removed && !is_same_file(fd, st.identity))) {
     // Another file took the name; the watcher sees its events and tracks it.
     ::close(fd);
     return false;
@@ -211,6 +213,10 @@ void read_block(self_ptr self, std::uint64_t seq) {
     return;
   }
   auto read_size = cfg.line_mode ? std::max(cfg.block_size, cfg.max_line) : cfg.block_size;
+  // No bigger than what there is (a live file grows by a line or so): the
+  // block is allocated at this size and read into directly.
+  if (st.known_size > st.offset)
+    read_size = static_cast<std::size_t>(std::min<std::uint64_t>(read_size, st.known_size - st.offset));
   log_block blk;
   blk.bytes.resize(read_size);
   auto n = ::pread(st.fd, blk.bytes.data(), read_size, static_cast<off_t>(st.offset));
@@ -222,7 +228,7 @@ void read_block(self_ptr self, std::uint64_t seq) {
   }
   auto length = static_cast<std::size_t>(n);
   if (cfg.line_mode) {
-    bool last_bytes = st.final_read && length < read_size;
+    bool last_bytes = st.final_read && st.offset + length >= st.known_size;
     auto cut = cut_lines(blk.bytes.data(), length, cfg.max_line, last_bytes);
     if (cut.split && ++st.split_lines % 1000 == 1)
       log::warn("file {}: a line longer than {} bytes was split ({} so far)",
@@ -277,6 +283,7 @@ void check(self_ptr self) {
     // would take it for another file.
     retake_identity(self);
   }
+  st.known_size = size;
   if (size > st.offset) {
     st.awaiting_credit = true;
     self->request(st.watcher, caf::infinite, credit_atom_v, st.id)

@@ -55,8 +55,9 @@ struct file_tail_state {
   std::string shipped_name;
   file_identity identity;
   int fd = -1;
-  /// The next byte to read.
+  /// The next byte to read, and the file's size when last looked at.
   std::uint64_t offset = 0;
+  std::uint64_t known_size = 0;
   /// Deleted, moved out, or renamed to a name that is not collected.
   bool removed = false;
   /// Removed and idle for close_inactive: ship what is left, then finish.
