@@ -26,8 +26,6 @@ namespace {
 
 using self_ptr = dir_watcher_actor::stateful_pointer<dir_watcher_state>;
 
-// Checkpoints are written at most this often while blocks are acked.
-constexpr auto flush_interval = std::chrono::milliseconds(50);
 // A tail that crashes more often than this is given up.
 constexpr std::uint32_t max_tail_crashes = 5;
 
@@ -44,7 +42,7 @@ void schedule_flush(self_ptr self) {
   if (st.flush_scheduled)
     return;
   st.flush_scheduled = true;
-  auto next = st.last_flush + flush_interval;
+  auto next = st.last_flush + st.checkpoint_interval;
   auto now = self->clock().now();
   if (next <= now)
     self->send(self, flush_atom_v);
@@ -75,11 +73,18 @@ void put_checkpoint(self_ptr self, const tracked_file& file) {
   schedule_flush(self);
 }
 
+// After `stop`: tells the supervisor once no tail can publish any more.
+void answer_stop_when_quiet(self_ptr self) {
+  auto& st = self->state;
+  if (st.stopped && st.granted.empty() && st.stop_promise.pending())
+    st.stop_promise.deliver(true);
+}
+
 // Hands out sequence numbers, first come first served: a busy file asks
 // again after every block and so waits behind the others.
 void grant(self_ptr self) {
   auto& st = self->state;
-  while (st.credit.available() && !st.waiting.empty()) {
+  while (!st.stopped && st.credit.available() && !st.waiting.empty()) {
     auto [id, promise] = std::move(st.waiting.front());
     st.waiting.pop_front();
     auto seq = st.credit.take();
@@ -146,10 +151,11 @@ bool is_file_at(const tracked_file& file,
 }
 
 // The live entry of the file with this device and inode, if it is tracked.
+// Not one known to be gone: its inode number may already belong to a new file.
 std::optional<tail_id> find_by_inode(const dir_watcher_state& st,
                                      const std::pair<std::uint64_t, std::uint64_t>& inode) {
   for (const auto& [id, file] : st.files)
-    if (!file.finished && file.tail && is_file_at(file, inode))
+    if (!file.finished && !file.deleted && file.tail && is_file_at(file, inode))
       return id;
   return std::nullopt;
 }
@@ -169,6 +175,9 @@ void file_gone(self_ptr self, tail_id id) {
 void adopt_name(self_ptr self, tail_id id, const std::string& name) {
   auto& st = self->state;
   auto& file = st.files.at(id);
+  // Renamed over another file (`mv app.log app.log.1`): that one is gone.
+  if (auto n = st.by_name.find(name); n != st.by_name.end() && n->second != id)
+    file_gone(self, n->second);
   st.by_name[name] = id;
   if (file.name == name)
     return;
@@ -405,6 +414,7 @@ void tail_down(self_ptr self, tail_id id, const caf::error& reason) {
     } else {
       ++i;
     }
+  answer_stop_when_quiet(self);
   st.waiting.erase(std::remove_if(st.waiting.begin(), st.waiting.end(),
                                   [id](const auto& w) { return w.first == id; }),
                    st.waiting.end());
@@ -504,6 +514,7 @@ dir_watcher_actor::behavior_type dir_watcher(self_ptr self, component_context ct
   st.read_from_head = cfg.get_bool("read_from_head")
                       || (full_dose != ctx.start_once.end() && full_dose->second == "1");
   st.max_open_files = static_cast<std::size_t>(cfg.get_int("max_open_files"));
+  st.checkpoint_interval = cfg.get_duration("checkpoint_interval");
   st.credit = credit_window(static_cast<std::uint64_t>(cfg.get_int("window")));
   st.store = checkpoint_store(store_path(ctx));
   st.first_start = !std::filesystem::exists(st.store.path());
@@ -567,12 +578,17 @@ dir_watcher_actor::behavior_type dir_watcher(self_ptr self, component_context ct
       }
       grant(self);
     },
-    [=](stop_atom) {
+    [=](stop_atom) -> caf::result<bool> {
       auto& st = self->state;
       st.stopped = true;
       for (auto& [id, file] : st.files)
         if (file.tail)
           self->send(file.tail, stop_atom_v);
+      // Tails holding a sequence number may still publish: answer once each
+      // has published or given it back.
+      st.stop_promise = self->make_response_promise<bool>();
+      answer_stop_when_quiet(self);
+      return st.stop_promise;
     },
     [=](readable_atom) { read_events(self); },
     [=](credit_atom, tail_id id) {
@@ -584,6 +600,7 @@ dir_watcher_actor::behavior_type dir_watcher(self_ptr self, component_context ct
     [=](published_atom, tail_id id, std::uint64_t seq, std::uint64_t end) {
       auto& st = self->state;
       st.granted.erase(seq);
+      answer_stop_when_quiet(self);
       auto f = st.files.find(id);
       if (f == st.files.end()) {
         give_back(self, seq);
@@ -599,6 +616,7 @@ dir_watcher_actor::behavior_type dir_watcher(self_ptr self, component_context ct
     },
     [=](release_atom, std::uint64_t seq) {
       self->state.granted.erase(seq);
+      answer_stop_when_quiet(self);
       give_back(self, seq);
     },
     [=](identity_atom, tail_id id, std::uint64_t device, std::uint64_t inode,
@@ -696,6 +714,12 @@ config::kind_schema file_input_schema() {
                      "Most descriptors kept open; beyond it the least recently active "
                      "file is closed (and reopened on its next change)."),
             1, 1000000),
+    bounded(make_key("checkpoint_interval", value_kind::duration, "\"50ms\"",
+                     "Checkpoints are written at most this often while blocks are "
+                     "acknowledged (and at stop). After a crash, what was in flight and "
+                     "what was acknowledged within this interval is shipped again; 0 "
+                     "writes them after every batch of acknowledgements."),
+            0, 3600 * us_per_s),
     bounded(make_key("close_inactive", value_kind::duration, "\"60s\"",
                      "A file idle this long is closed (reopened on its next change); a "
                      "deleted or rotated-away file is read one last time and dropped."),

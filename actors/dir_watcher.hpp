@@ -89,7 +89,9 @@ struct dir_watcher_state {
   bool flush_scheduled = false;
   bool save_failing = false;
   caf::actor_clock::time_point last_flush;
+  std::chrono::microseconds checkpoint_interval{std::chrono::milliseconds(50)};
   bool stopped = false;
+  caf::typed_response_promise<bool> stop_promise;
 };
 
 dir_watcher_actor::behavior_type

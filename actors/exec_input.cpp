@@ -137,6 +137,7 @@ exec_input_actor::behavior_type exec_input(self_ptr self, component_context ctx)
       st.stopped = true;
       st.watcher.reset();
       st.child.terminate();
+      return true; // it publishes only from its own handlers
     },
     [=](readable_atom) {
       if (!self->state.stopped)

@@ -90,6 +90,11 @@ void component_down(self_ptr self, component_slot& slot, std::uint32_t slot_inde
   self->delayed_send(self, delay, restart_atom_v, slot_index);
 }
 
+void input_stopped(self_ptr self) {
+  if (--self->state.inputs_stopping == 0)
+    self->send(self, tick_atom_v);
+}
+
 } // namespace
 
 supervisor_state::~supervisor_state() {
@@ -150,12 +155,20 @@ supervisor(self_ptr self, config::agent_config config,
       log::notice("stopping: inputs stop, in-flight blocks drain for up to {} ms",
                   std::chrono::duration_cast<std::chrono::milliseconds>(
                     st.config.agent.shutdown_grace).count());
-      for (auto& slot : st.slots)
-        if (slot.input)
-          self->send(slot.input, stop_atom_v);
       st.stop_deadline = self->clock().now() + st.config.agent.shutdown_grace;
       st.stop_promise = self->make_response_promise<bool>();
-      self->send(self, tick_atom_v);
+      // Drain once every input has said it publishes nothing more (or did not
+      // answer within the grace period).
+      st.inputs_stopping = 0;
+      for (auto& slot : st.slots)
+        if (slot.input) {
+          ++st.inputs_stopping;
+          self->request(slot.input, st.config.agent.shutdown_grace, stop_atom_v)
+            .then([=](bool) { input_stopped(self); },
+                  [=](const caf::error&) { input_stopped(self); });
+        }
+      if (st.inputs_stopping == 0)
+        self->send(self, tick_atom_v);
       return st.stop_promise;
     },
     [=](tick_atom) {

@@ -56,6 +56,8 @@ struct supervisor_state {
   bool stopping = false;
   caf::actor_clock::time_point stop_deadline;
   caf::typed_response_promise<bool> stop_promise;
+  /// Inputs asked to stop that have not answered yet.
+  std::size_t inputs_stopping = 0;
 };
 
 /// `registry` must outlive the actor. `start_once` goes to the components'

@@ -87,7 +87,7 @@ producer(producer_actor::stateful_pointer<producer_state> self, bus_actor bus) {
       else
         pump();
     },
-    [=](stop_atom) {},
+    [=](stop_atom) { return true; },
   };
 }
 

@@ -17,8 +17,9 @@ namespace logpipe {
 using input_actor = caf::typed_actor<
   // From the bus: every output that counts has the block (input, seq).
   caf::reacts_to<ack_atom, std::uint64_t>,
-  // From the supervisor at shutdown: stop producing, keep taking acks.
-  caf::reacts_to<stop_atom>>;
+  // From the supervisor at shutdown: stop producing, keep taking acks;
+  // answer once nothing more will be published.
+  caf::replies_to<stop_atom>::with<bool>>;
 
 /// An output writes or forwards blocks and acknowledges each to the bus.
 using output_actor = caf::typed_actor<

@@ -72,7 +72,7 @@ fake_watcher(fake_watcher_actor::stateful_pointer<fake_watcher_state> self,
   };
   return {
     [=](ack_atom, std::uint64_t) {},
-    [=](stop_atom) {},
+    [=](stop_atom) { return true; },
     [=](readable_atom) {},
     [=](credit_atom, tail_id) -> caf::result<std::uint64_t> {
       ++rec->credit_requests;

@@ -113,7 +113,10 @@ producer_input(input_actor::stateful_pointer<producer_input_state> self,
         throw std::runtime_error("producer_input: planned crash");
       pump();
     },
-    [=](stop_atom) { rec->stopped = true; },
+    [=](stop_atom) {
+      rec->stopped = true;
+      return true;
+    },
   };
 }
 
