@@ -1131,5 +1131,50 @@ TEST_F(file_input, line_mode_ships_whole_lines_and_splits_only_overlong_ones) {
   expect_quiet_log({"file m.log: a line longer than 1000 bytes was split"});
 }
 
+// --- Symbolic links, fairness ---------------------------------------------------------
+
+TEST_F(file_input, a_symbolic_link_is_followed_to_a_file_elsewhere) {
+  configure("");
+  const auto target = dir.file("elsewhere.log");
+  write_file(target, "");
+  start_agent();
+  ASSERT_EQ(::symlink(target.c_str(), path("linked.log").c_str()), 0);
+  // Written through the target's own path: only a watch on the target sees it.
+  std::string expected;
+  for (int i = 0; i < 3; ++i) {
+    std::ofstream{target, std::ios::app} << "through the link " << i << "\n";
+    expected += "through the link " + std::to_string(i) + "\n";
+    ASSERT_TRUE(wait_for_output(expected.size())) << output() << read_file(log_file);
+  }
+  EXPECT_EQ(output(), expected);
+  stop_agent();
+  expect_quiet_log();
+}
+
+TEST_F(file_input, a_busy_file_does_not_starve_a_new_one) {
+  // Small blocks and a window of one: the big file needs thousands of turns.
+  configure("block_size = \"4KiB\"\n"
+            "window = 1\n");
+  start_agent();
+  const std::size_t big = 16u << 20;
+  {
+    std::ofstream out{path("big.log"), std::ios::binary};
+    std::string chunk(1 << 20, 'b');
+    for (std::size_t i = 0; i < big / chunk.size(); ++i)
+      out << chunk;
+  }
+  // While the big file is being shipped, a line in a new file gets its turn
+  // after a block or two of the big one, not after all of it.
+  ASSERT_TRUE(wait_for_output(256 << 10)) << out_size();
+  const auto shipped_before = out_size();
+  write_file(path("small.log"), "small file line\n");
+  ASSERT_TRUE(wait_for_output(big + 16, 60s)) << out_size();
+  auto at = output().find("small file line\n");
+  ASSERT_NE(at, std::string::npos);
+  EXPECT_LT(at, shipped_before + (2 << 20)) << "the small file waited for the big one";
+  EXPECT_LT(shipped_before + (2 << 20), big) << "the big file was shipped too fast to tell";
+  stop_agent();
+}
+
 } // namespace
 } // namespace logpipe::proc_test
