@@ -264,27 +264,6 @@ bool has_open(pid_t pid, const std::string& file) {
   });
 }
 
-// One line of the agent's log: "2026-11-26 08:40:01.123 [1234] notice: text".
-struct log_line {
-  pid_t pid = 0;
-  std::string level;
-  std::string text;
-};
-
-std::optional<log_line> parse_log_line(const std::string& line) {
-  static const std::string stamp = "####-##-## ##:##:##.### [";
-  if (line.size() < stamp.size() || !has_shape(line.substr(0, stamp.size()), stamp))
-    return std::nullopt;
-  auto close = line.find("] ", stamp.size());
-  if (close == std::string::npos)
-    return std::nullopt;
-  auto pid = parse_pid(line.substr(stamp.size(), close - stamp.size()));
-  auto colon = line.find(": ", close + 2);
-  if (!pid || colon == std::string::npos)
-    return std::nullopt;
-  return log_line{*pid, line.substr(close + 2, colon - close - 2), line.substr(colon + 2)};
-}
-
 // --- Fixture ------------------------------------------------------------------------
 
 class file_input : public ::testing::Test {
@@ -335,10 +314,7 @@ protected:
   }
 
   std::vector<log_line> log() const {
-    std::vector<log_line> out;
-    for (const auto& l : complete_lines(read_file(log_file)))
-      out.push_back(parse_log_line(l).value_or(log_line{0, "", l}));
-    return out;
+    return read_log(log_file);
   }
 
   std::size_t log_count(const std::string& part) const {

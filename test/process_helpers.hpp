@@ -137,6 +137,43 @@ private:
   std::string path_;
 };
 
+// --- The agent's log -----------------------------------------------------------
+
+/// One line of the agent's log: "2026-11-26 08:40:01.123 [1234] notice: text".
+struct log_line {
+  pid_t pid = 0;
+  std::string level;
+  std::string text;
+};
+
+/// The parts of a log line, or nothing if it is not in the log's format.
+inline std::optional<log_line> parse_log_line(const std::string& line) {
+  static const std::string stamp = "####-##-## ##:##:##.### [";
+  if (line.size() < stamp.size() || !has_shape(line.substr(0, stamp.size()), stamp))
+    return std::nullopt;
+  auto close = line.find("] ", stamp.size());
+  if (close == std::string::npos)
+    return std::nullopt;
+  auto pid = parse_pid(line.substr(stamp.size(), close - stamp.size()));
+  auto colon = line.find(": ", close + 2);
+  if (!pid || colon == std::string::npos)
+    return std::nullopt;
+  log_line out{*pid, line.substr(close + 2, colon - close - 2), line.substr(colon + 2)};
+  for (const char* level : {"debug", "info", "notice", "warn", "error"})
+    if (out.level == level)
+      return out;
+  return std::nullopt;
+}
+
+/// Every complete line of a log file; a line not in the log's format keeps
+/// pid 0 and its whole text.
+inline std::vector<log_line> read_log(const std::string& file) {
+  std::vector<log_line> out;
+  for (const auto& line : complete_lines(read_file(file)))
+    out.push_back(parse_log_line(line).value_or(log_line{0, "", line}));
+  return out;
+}
+
 // --- Killing what a test left ------------------------------------------------
 
 /// SIGKILLs every process carrying `marker` and every process in their

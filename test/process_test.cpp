@@ -20,13 +20,6 @@ using std::chrono::milliseconds;
 
 const std::string binary = LOGPIPE_BINARY;
 
-// One line of the agent's log: "2026-11-26 08:40:01.123 [1234] notice: text".
-struct log_line {
-  pid_t pid = 0;
-  std::string level;
-  std::string text;
-};
-
 class process : public ::testing::Test {
 protected:
   temp_dir dir{"logpipe-proc"};
@@ -77,31 +70,9 @@ protected:
     agent.emplace(args, out_file, err_file);
   }
 
-  /// "2026-11-26 08:40:01.123 [1234] notice: text", or nothing.
-  static std::optional<log_line> parse_log_line(const std::string& line) {
-    static const std::string stamp = "####-##-## ##:##:##.### [";
-    if (line.size() < stamp.size() || !has_shape(line.substr(0, stamp.size()), stamp))
-      return std::nullopt;
-    auto close = line.find("] ", stamp.size());
-    if (close == std::string::npos)
-      return std::nullopt;
-    auto pid = parse_pid(line.substr(stamp.size(), close - stamp.size()));
-    auto colon = line.find(": ", close + 2);
-    if (!pid || colon == std::string::npos)
-      return std::nullopt;
-    log_line out{*pid, line.substr(close + 2, colon - close - 2), line.substr(colon + 2)};
-    for (const char* level : {"debug", "info", "notice", "warn", "error"})
-      if (out.level == level)
-        return out;
-    return std::nullopt;
-  }
-
   std::vector<log_line> log() const {
-    std::vector<log_line> out;
-    for (const auto& line : complete_lines(read_file(log_file)))
-      // A line not in the log's format keeps pid 0: see expect_log_is_well_formed.
-      out.push_back(parse_log_line(line).value_or(log_line{0, "", line}));
-    return out;
+    // A line not in the log's format keeps pid 0: see expect_log_is_well_formed.
+    return read_log(log_file);
   }
 
   /// The pid in a message ending in "(pid N)" after `prefix`, or nothing.
