@@ -12,6 +12,8 @@
 
 #include <gtest/gtest.h>
 
+#include <functional>
+
 #include <dirent.h>
 #include <fcntl.h>
 #include <sys/stat.h>
@@ -506,9 +508,8 @@ constexpr long rotate_total = 200000;
 
 /// Tag of the file (the k-th app.log) that line `n` is written to.
 std::string part_tag(long n, long per_file) {
-  char tag[16];
-  std::snprintf(tag, sizeof tag, "r%03ld", n / per_file);
-  return tag;
+  auto k = std::to_string(n / per_file);
+  return "r" + std::string(k.size() < 3 ? 3 - k.size() : 0, '0') + k;
 }
 
 /// Checks that every line 0..total-1 arrived exactly once, each file's
@@ -538,6 +539,27 @@ void expect_every_rotated_line_once(const std::string& out, long per_file) {
   }
 }
 
+// Appends rotate_total numbered lines to app.log, 20 at a time; every
+// `per_file` lines `rotate(n)` renames app.log away (false: give up) and the
+// writer goes on in a new app.log. Returns false if a rotation gave up.
+bool write_with_rotations(const std::function<std::string(const std::string&)>& path,
+                          long per_file, const std::function<bool(long)>& rotate) {
+  constexpr long batch = 20;
+  auto writer = std::make_unique<appender>(path("app.log"));
+  for (long n = 0; n < rotate_total; n += batch) {
+    if (n > 0 && n % per_file == 0) {
+      if (!rotate(n))
+        return false;
+      writer = std::make_unique<appender>(path("app.log"));
+    }
+    std::string text;
+    for (long i = n; i < n + batch; ++i)
+      text += line(part_tag(i, per_file), i);
+    writer->write(text);
+  }
+  return true;
+}
+
 TEST_F(file_input, rename_rotation_at_a_high_rate_rotated_names_collected) {
   // app.log.1 matches the globs: the renamed file is known by its identity
   // and never shipped twice; renaming over app.log.1 replaces the previous one.
@@ -546,26 +568,21 @@ TEST_F(file_input, rename_rotation_at_a_high_rate_rotated_names_collected) {
             "close_inactive = \"200ms\"\n");
   ASSERT_NO_FATAL_FAILURE(start_agent());
   constexpr long per_file = 10000;
-  constexpr long batch = 20;
-  auto writer = std::make_unique<appender>(path("app.log"));
-  for (long n = 0; n < rotate_total; n += batch) {
-    if (n > 0 && n % per_file == 0) {
-      // Before app.log.1 is replaced, the agent must have seen the file that
-      // is app.log now (once unlinked without the agent having it open, a
-      // file is gone for everyone): its first line arrived. Without it the
-      // test would measure the race, not the agent.
-      const auto first = line(part_tag(n - per_file, per_file), n - per_file);
-      ASSERT_TRUE(wait_until([&] { return output().find(first) != std::string::npos; }))
-        << "the agent never shipped the first line of " << part_tag(n - per_file, per_file);
-      ASSERT_EQ(::rename(path("app.log").c_str(), path("app.log.1").c_str()), 0);
-      writer = std::make_unique<appender>(path("app.log"));
+  auto to = [this](const std::string& name) { return path(name); };
+  ASSERT_TRUE(write_with_rotations(to, per_file, [&](long n) {
+    // Before app.log.1 is replaced, the agent must have seen the file that
+    // is app.log now (once unlinked without the agent having it open, a
+    // file is gone for everyone): its first line arrived. Without it the
+    // test would measure the race, not the agent.
+    const auto first = line(part_tag(n - per_file, per_file), n - per_file);
+    if (!wait_until([&] { return output().find(first) != std::string::npos; })) {
+      ADD_FAILURE() << "the agent never shipped the first line of "
+                    << part_tag(n - per_file, per_file);
+      return false;
     }
-    std::string text;
-    for (long i = n; i < n + batch; ++i)
-      text += line(part_tag(i, per_file), i);
-    writer->write(text);
-  }
-  writer.reset();
+    EXPECT_EQ(::rename(path("app.log").c_str(), path("app.log.1").c_str()), 0);
+    return true;
+  }));
   const std::uint64_t expected = rotate_total * 13;
   EXPECT_TRUE(wait_for_output(expected, 20s))
     << "only " << out_size() << " of " << expected << " bytes arrived";
@@ -584,20 +601,12 @@ TEST_F(file_input, rename_rotation_at_a_high_rate_rotated_names_not_collected) {
             "close_inactive = \"200ms\"\n");
   ASSERT_NO_FATAL_FAILURE(start_agent());
   constexpr long per_file = 5000;
-  constexpr long batch = 20;
-  auto writer = std::make_unique<appender>(path("app.log"));
-  for (long n = 0; n < rotate_total; n += batch) {
-    if (n > 0 && n % per_file == 0) {
-      auto rotated = path("app.log." + std::to_string(n / per_file));
-      ASSERT_EQ(::rename(path("app.log").c_str(), rotated.c_str()), 0);
-      writer = std::make_unique<appender>(path("app.log"));
-    }
-    std::string text;
-    for (long i = n; i < n + batch; ++i)
-      text += line(part_tag(i, per_file), i);
-    writer->write(text);
-  }
-  writer.reset();
+  auto to = [this](const std::string& name) { return path(name); };
+  ASSERT_TRUE(write_with_rotations(to, per_file, [&](long n) {
+    auto rotated = path("app.log." + std::to_string(n / per_file));
+    EXPECT_EQ(::rename(path("app.log").c_str(), rotated.c_str()), 0);
+    return true;
+  }));
   const std::uint64_t expected = rotate_total * 13;
   EXPECT_TRUE(wait_for_output(expected, 20s))
     << "only " << out_size() << " of " << expected << " bytes arrived\n--- log:\n"
