@@ -2,25 +2,32 @@
 
 #include "actors/dir_watcher.hpp"
 #include "actors/exec_input.hpp"
+#include "actors/file_sink.hpp"
 #include "actors/null_output.hpp"
 #include "actors/stdout_output.hpp"
+#include "actors/tcp_listener.hpp"
+#include "actors/tcp_sink.hpp"
 
 #include <stdexcept>
 
 namespace logpipe {
 
 void component_registry::add_input(config::kind_schema schema,
-                                   input_factory spawn) {
+                                   input_factory spawn, kind_needs needs) {
   schema.kind_role = config::role::input;
   auto type = schema.type;
+  if (needs == kind_needs::middleman)
+    network_kinds_.emplace(config::role::input, type);
   if (!inputs_.emplace(type, std::make_pair(std::move(schema), std::move(spawn))).second)
     throw std::logic_error("input type registered twice: " + type);
 }
 
 void component_registry::add_output(config::kind_schema schema,
-                                    output_factory spawn) {
+                                    output_factory spawn, kind_needs needs) {
   schema.kind_role = config::role::output;
   auto type = schema.type;
+  if (needs == kind_needs::middleman)
+    network_kinds_.emplace(config::role::output, type);
   if (!outputs_.emplace(type, std::make_pair(std::move(schema), std::move(spawn))).second)
     throw std::logic_error("output type registered twice: " + type);
 }
@@ -32,6 +39,16 @@ const input_factory& component_registry::input(const std::string& type) const {
 const output_factory&
 component_registry::output(const std::string& type) const {
   return outputs_.at(type).second;
+}
+
+bool component_registry::needs_middleman(const config::agent_config& config) const {
+  for (const auto& c : config.inputs)
+    if (network_kinds_.count({config::role::input, c.type}) > 0)
+      return true;
+  for (const auto& c : config.outputs)
+    if (network_kinds_.count({config::role::output, c.type}) > 0)
+      return true;
+  return false;
 }
 
 const config::kind_schema*
@@ -59,8 +76,11 @@ std::vector<std::string> component_registry::types(config::role r) const {
 void register_builtin_kinds(component_registry& registry) {
   registry.add_input(exec_input_schema(), spawn_exec_input);
   registry.add_input(file_input_schema(), spawn_file_input);
+  registry.add_input(tcp_input_schema(), spawn_tcp_input, kind_needs::middleman);
   registry.add_output(stdout_output_schema(), spawn_stdout_output);
   registry.add_output(null_output_schema(), spawn_null_output);
+  registry.add_output(file_sink_schema(), spawn_file_sink);
+  registry.add_output(tcp_sink_schema(), spawn_tcp_sink, kind_needs::middleman);
 }
 
 } // namespace logpipe

@@ -12,6 +12,7 @@
 #include <cstdint>
 #include <functional>
 #include <map>
+#include <set>
 #include <string>
 #include <vector>
 
@@ -34,10 +35,23 @@ using input_factory =
 using output_factory =
   std::function<output_actor(caf::actor_system&, const component_context&)>;
 
+/// What a kind needs from the actor system besides its scheduler.
+enum class kind_needs {
+  scheduler,
+  /// CAF's network layer (brokers, remote actors): the worker loads it only
+  /// when a configured component needs it.
+  middleman,
+};
+
 class component_registry : public config::kind_lookup {
 public:
-  void add_input(config::kind_schema schema, input_factory spawn);
-  void add_output(config::kind_schema schema, output_factory spawn);
+  void add_input(config::kind_schema schema, input_factory spawn,
+                 kind_needs needs = kind_needs::scheduler);
+  void add_output(config::kind_schema schema, output_factory spawn,
+                  kind_needs needs = kind_needs::scheduler);
+
+  /// Whether any component of `config` needs CAF's network layer.
+  bool needs_middleman(const config::agent_config& config) const;
 
   /// Factories of a known kind (the config loader has checked the type).
   const input_factory& input(const std::string& type) const;
@@ -52,6 +66,8 @@ private:
     inputs_;
   std::map<std::string, std::pair<config::kind_schema, output_factory>, std::less<>>
     outputs_;
+  /// (role, type) of the kinds that need the middleman.
+  std::set<std::pair<config::role, std::string>> network_kinds_;
 };
 
 /// Registers the kinds built into logpipe (exec, stdout, ...).

@@ -6,6 +6,7 @@
 
 #include <caf/actor_system.hpp>
 #include <caf/actor_system_config.hpp>
+#include <caf/io/middleman.hpp>
 #include <caf/scoped_actor.hpp>
 
 #include <atomic>
@@ -82,6 +83,8 @@ int run_worker(const config::agent_config& config, const component_registry& reg
   // signalled); the timeout only paces work stealing, and at CAF's default
   // 10 ms it costs an idle agent about 1 % of a core.
   cfg.set("work-stealing.relaxed-sleep-duration", caf::timespan{std::chrono::milliseconds(100)});
+  if (registry.needs_middleman(config))
+    cfg.load<caf::io::middleman>();
   caf::actor_system sys{cfg};
   auto sup = sys.spawn(supervisor, config, &registry, start_once);
   log::notice("agent {} started: {} inputs, {} outputs", config.agent.name,

@@ -1,9 +1,12 @@
 #!/bin/sh
-# Sets everything up and runs the live demo: a collector agent
-# (examples/collector.toml) watches /tmp/logpipe-demo/logs while two "applications"
-# write log files there, one of them under a name nobody configured in advance.
-# The agent ships every line as it is written and rotates the logs by size.
-# Ends on Ctrl-C or after DEMO_SECONDS (default 15) and leaves no process behind.
+# Sets everything up and runs the live demo, the C original's first use case:
+# a collector agent (examples/collector.toml) watches /tmp/logpipe-demo/logs
+# while two "applications" write log files there, one of them under a name
+# nobody configured in advance; it forwards every line over TCP to an
+# aggregator agent (examples/aggregator.toml), which writes each stream under
+# the same file name in /tmp/logpipe-demo/received. The collector also rotates
+# the applications' logs by size. Ends on Ctrl-C or after DEMO_SECONDS
+# (default 15) and leaves no process behind.
 set -eu
 cd "$(dirname "$0")/.."
 ./scripts/install-deps.sh
@@ -14,10 +17,13 @@ demo=/tmp/logpipe-demo
 rm -rf "$demo"
 mkdir -p "$demo/logs"
 
-echo "== logpipe demo: file input -> bus -> stdout ($seconds s, Ctrl-C ends it)"
-echo "== applications write to $demo/logs; the agent's log is $demo/collector.log"
+echo "== logpipe demo: file input -> TCP -> aggregator -> file output ($seconds s, Ctrl-C ends it)"
+echo "== applications write to $demo/logs; the aggregator writes to $demo/received"
+echo "== the agents' own logs: $demo/collector.log, $demo/aggregator.log"
+./build/logpipe -f examples/aggregator.toml --no-daemon &
+aggregator=$!
 ./build/logpipe -f examples/collector.toml --no-daemon &
-agent=$!
+collector=$!
 
 # Two applications: each opens its log, appends a line, closes it.
 app() {
@@ -36,17 +42,39 @@ worker=$!
 stop() {
   kill "$web" "$worker" 2>/dev/null || true
   wait "$web" "$worker" 2>/dev/null || true
-  kill -TERM "$agent" 2>/dev/null || true
-  wait "$agent" 2>/dev/null || true
+  # Give the last lines a moment to travel, then stop the collector first.
+  sleep 1
+  kill -TERM "$collector" 2>/dev/null || true
+  wait "$collector" 2>/dev/null || true
+  kill -TERM "$aggregator" 2>/dev/null || true
+  wait "$aggregator" 2>/dev/null || true
 }
+
+# What arrived at the aggregator so far: lines per file and the newest line.
+show() {
+  for f in "$demo"/received/*; do
+    [ -f "$f" ] || continue
+    printf '   %-22s %4s lines, last: %s\n' "$(basename "$f")" \
+      "$(wc -l < "$f")" "$(tail -n 1 "$f")"
+  done
+}
+
 trap 'stop; echo "== demo stopped"; exit 0' INT TERM
 i=0
-while [ "$i" -lt "$seconds" ] && kill -0 "$agent" 2>/dev/null; do
+while [ "$i" -lt "$seconds" ] && kill -0 "$collector" 2>/dev/null \
+      && kill -0 "$aggregator" 2>/dev/null; do
   sleep 1
   i=$((i + 1))
+  echo "-- after ${i} s, at the aggregator:"
+  show
 done
 stop
-echo "== rotations done by the agent:"
+echo "== rotations done by the collector:"
 cat "$demo/rotations.txt" 2>/dev/null || echo "(none yet)"
-ls "$demo/logs"
-echo "== demo over: the agent stopped cleanly"
+echo "== lines written by the applications (current and rotated files) and received:"
+for name in web "worker-$$"; do
+  written=$(cat "$demo/logs/$name.log" "$demo"/logs/_"$name".log-* 2>/dev/null | wc -l)
+  received=$(wc -l < "$demo/received/$name.log" 2>/dev/null || echo 0)
+  printf '   %-22s written %4s, received %4s\n' "$name.log" "$written" "$received"
+done
+echo "== demo over: both agents stopped cleanly"

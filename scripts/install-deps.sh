@@ -9,6 +9,8 @@ PACKAGES="
   libcaf-dev libtomlplusplus-dev libspdlog-dev libfmt-dev zlib1g-dev
   libgtest-dev libgmock-dev libbenchmark-dev
   python3 procps
+  clang libclang-rt-14-dev
+  socat
 "
 
 missing=""

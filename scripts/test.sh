@@ -1,6 +1,7 @@
 #!/bin/sh
-# Sets everything up and runs the whole test suite: the normal build, then the
-# AddressSanitizer + UndefinedBehaviorSanitizer build.
+# Sets everything up and runs the whole test suite: the normal build, a short
+# fuzz run of the wire decoder, then the AddressSanitizer +
+# UndefinedBehaviorSanitizer build.
 set -eu
 cd "$(dirname "$0")/.."
 ./scripts/install-deps.sh
@@ -12,6 +13,9 @@ export UBSAN_OPTIONS="print_stacktrace=1:halt_on_error=1"
 echo "== normal build"
 ./scripts/build.sh
 (cd build && ctest --output-on-failure -j 2)
+
+echo "== fuzz the wire decoder (10 s)"
+./scripts/fuzz.sh 10
 
 echo "== sanitizer build (ASan + UBSan)"
 LOGPIPE_SANITIZE=1 ./scripts/build.sh
