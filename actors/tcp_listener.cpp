@@ -64,7 +64,8 @@ void publish_waiting(tcp_listener_broker* self) {
     auto& [blk, session] = st.waiting.front();
     blk.seq = st.credit.take();
     self->send(st.bus, publish_atom_v, std::move(blk));
-    self->send(session, published_atom_v);
+    if (auto hdl = caf::actor_cast<tcp_session_actor>(session))
+      self->send(hdl, published_atom_v);
     st.waiting.pop_front();
   }
   if (st.stopping && st.waiting.empty() && st.stop_promise.pending())
@@ -98,9 +99,8 @@ void accept(tcp_listener_broker* self, caf::io::connection_handle hdl) {
     self->close(hdl);
     return;
   }
-  auto session = self->fork(tcp_session, hdl,
-                            caf::actor_cast<tcp_listener_actor>(self), st.index,
-                            st.limits, st.component);
+  auto session = self->fork(tcp_session, hdl, self->address(), st.index, st.limits,
+                            st.component);
   // Sessions end with their listener; their normal ends are only counted.
   self->link_to(session);
   self->monitor(session);
@@ -154,7 +154,7 @@ caf::behavior tcp_listener(tcp_listener_broker* self, component_context ctx) {
       }
     },
     [=](publish_atom, log_block& blk) {
-      auto session = caf::actor_cast<tcp_session_actor>(self->current_sender());
+      auto session = caf::actor_cast<caf::actor_addr>(self->current_sender());
       self->state.waiting.emplace_back(std::move(blk), std::move(session));
       publish_waiting(self);
     },

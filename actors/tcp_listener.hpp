@@ -40,7 +40,7 @@ struct tcp_listener_state {
   credit_window credit;
   /// Blocks from sessions waiting for credit, oldest first, with the session
   /// to tell once each is published.
-  std::deque<std::pair<log_block, tcp_session_actor>> waiting;
+  std::deque<std::pair<log_block, caf::actor_addr>> waiting;
   caf::io::accept_handle acceptor;
   std::set<caf::actor_addr> sessions;
   bool stopping = false;

@@ -42,7 +42,8 @@ void hand_over(tcp_session_broker* self, std::vector<wire::block>& blocks) {
     blk.bytes = std::move(wb.bytes);
     st.offset += blk.bytes.size();
     ++st.pending;
-    self->send(st.listener, publish_atom_v, std::move(blk));
+    self->send(caf::actor_cast<tcp_listener_actor>(st.listener), publish_atom_v,
+               std::move(blk));
   }
   blocks.clear();
 }
@@ -50,7 +51,7 @@ void hand_over(tcp_session_broker* self, std::vector<wire::block>& blocks) {
 } // namespace
 
 caf::behavior tcp_session(tcp_session_broker* self, caf::io::connection_handle hdl,
-                          tcp_listener_actor listener, std::uint32_t index,
+                          caf::actor_addr listener, std::uint32_t index,
                           wire::decoder_limits limits, std::string component) {
   auto& st = self->state;
   st.peer = unmapped_address(self->remote_addr(hdl));

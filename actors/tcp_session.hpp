@@ -24,7 +24,10 @@ struct tcp_session_state {
   /// The peer's address: the origin of the blocks it sends.
   std::string peer;
   std::uint32_t index = 0;
-  tcp_listener_actor listener;
+  /// Weak, as the listener's references to its sessions: brokers still alive
+  /// when the middleman stops are never cleaned up, and a cycle of strong
+  /// references would leak them.
+  caf::actor_addr listener;
   wire::decoder decoder;
   /// Blocks handed to the listener and not yet published.
   std::size_t pending = 0;
@@ -36,8 +39,9 @@ struct tcp_session_state {
 
 using tcp_session_broker = caf::io::stateful_broker<tcp_session_state>;
 
+/// `listener` is weak (see tcp_session_state::listener).
 caf::behavior tcp_session(tcp_session_broker* self, caf::io::connection_handle hdl,
-                          tcp_listener_actor listener, std::uint32_t index,
+                          caf::actor_addr listener, std::uint32_t index,
                           wire::decoder_limits limits, std::string component);
 
 } // namespace logpipe
