@@ -20,10 +20,27 @@ mkdir -p "$demo/logs"
 echo "== logpipe demo: file input -> TCP -> aggregator -> file output ($seconds s, Ctrl-C ends it)"
 echo "== applications write to $demo/logs; the aggregator writes to $demo/received"
 echo "== the agents' own logs: $demo/collector.log, $demo/aggregator.log"
+# Waits up to 10 s until the agent's log ($1) has a line containing $2.
+await_log() {
+  n=0
+  until grep -q "$2" "$1" 2>/dev/null; do
+    n=$((n + 1))
+    if [ "$n" -gt 100 ]; then
+      echo "== $1 never said \"$2\"" >&2
+      return 1
+    fi
+    sleep 0.1
+  done
+}
+
 ./build/logpipe -f examples/aggregator.toml --no-daemon &
 aggregator=$!
+await_log "$demo/aggregator.log" "listening on"
 ./build/logpipe -f examples/collector.toml --no-daemon &
 collector=$!
+# Files that exist when a collector starts are read from their end (as with
+# logpipe 1.x): start the applications once it watches the folder.
+await_log "$demo/collector.log" "watching"
 
 # Two applications: each opens its log, appends a line, closes it.
 app() {
