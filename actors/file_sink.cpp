@@ -73,35 +73,11 @@ void start_after_hook(self_ptr self, const folder_rotation& r) {
   if (st.exec_after_rotating.empty())
     return;
   try {
-    st.hooks.emplace_back(start_hook(st.exec_after_rotating,
-                                     rotation_hook_env(r.folder, r.old_name, r.new_name)),
-                          self->clock().now());
+    st.hooks.start(st.exec_after_rotating, rotation_hook_env(r.folder, r.old_name, r.new_name),
+                   self->clock().now());
     schedule_tick(self);
   } catch (const std::exception& e) {
     log::error("output {}: exec_after_rotating cannot start: {}", st.component, e.what());
-  }
-}
-
-// Reaps the hooks that ended; kills those that outlive hook_timeout.
-void supervise_hooks(self_ptr self) {
-  auto& st = self->state;
-  auto now = self->clock().now();
-  for (auto i = st.hooks.begin(); i != st.hooks.end();) {
-    auto how = i->first.try_reap();
-    if (!how && now - i->second >= st.hook_timeout) {
-      log::warn("output {}: exec_after_rotating still runs after {} s; killed",
-                st.component,
-                std::chrono::duration_cast<std::chrono::seconds>(st.hook_timeout).count());
-      i->first.terminate();
-      how = "killed";
-    }
-    if (how) {
-      if (*how != "exited with status 0" && *how != "killed")
-        log::warn("output {}: exec_after_rotating {}", st.component, *how);
-      i = st.hooks.erase(i);
-    } else {
-      ++i;
-    }
   }
 }
 
@@ -214,9 +190,11 @@ file_sink_actor::behavior_type file_sink(self_ptr self, component_context ctx) {
   return {
     [=](publish_atom, const log_block& blk) { write_block(self, blk); },
     [=](tick_atom) {
-      self->state.tick_scheduled = false;
-      supervise_hooks(self);
-      if (!self->state.hooks.empty())
+      auto& st = self->state;
+      st.tick_scheduled = false;
+      for (const auto& how : st.hooks.supervise(self->clock().now(), st.hook_timeout))
+        log::warn("output {}: exec_after_rotating {}", st.component, how);
+      if (!st.hooks.empty())
         schedule_tick(self);
     },
   };

@@ -8,6 +8,7 @@
 #include "actors/child_process.hpp"
 #include "actors/component_registry.hpp"
 #include "actors/output_folder.hpp"
+#include "actors/rotation.hpp"
 
 #include <caf/actor_clock.hpp>
 #include <caf/typed_event_based_actor.hpp>
@@ -50,8 +51,8 @@ struct file_sink_state {
   bool inflate = false;
   std::string exec_after_rotating;
   std::chrono::microseconds hook_timeout{std::chrono::seconds(60)};
-  /// Running after-rotation hooks and when each started.
-  std::vector<std::pair<child_process, caf::actor_clock::time_point>> hooks;
+  /// Running after-rotation hooks.
+  background_hooks hooks;
   bool tick_scheduled = false;
   /// Reused for every inflated block.
   std::vector<char> inflated;

@@ -116,10 +116,9 @@ void start_after_hook(self_ptr self) {
   if (st.settings->exec_after_rotating.empty())
     return;
   try {
-    st.after_hooks.emplace_back(start_hook(st.settings->exec_after_rotating,
-                                           rotation_hook_env(st.settings->folder,
-                                                             st.file_name, st.rotated_to)),
-                                self->clock().now());
+    st.after_hooks.start(st.settings->exec_after_rotating,
+                         rotation_hook_env(st.settings->folder, st.file_name, st.rotated_to),
+                         self->clock().now());
     schedule_tick(self, hook_poll);
   } catch (const std::exception& e) {
     log::error("file {}: exec_after_rotating cannot start: {}", path_of(st), e.what());
@@ -170,22 +169,8 @@ bool supervise_hooks(self_ptr self) {
   auto& st = self->state;
   auto now = self->clock().now();
   auto timeout = st.settings->hook_timeout;
-  for (auto i = st.after_hooks.begin(); i != st.after_hooks.end();) {
-    auto how = i->first.try_reap();
-    if (!how && now - i->second >= timeout) {
-      log::warn("file {}: exec_after_rotating still runs after {} s; killed",
-                path_of(st), std::chrono::duration_cast<std::chrono::seconds>(timeout).count());
-      i->first.terminate();
-      how = "killed";
-    }
-    if (how) {
-      if (*how != "exited with status 0")
-        log::warn("file {}: exec_after_rotating {}", path_of(st), *how);
-      i = st.after_hooks.erase(i);
-    } else {
-      ++i;
-    }
-  }
+  for (const auto& how : st.after_hooks.supervise(now, timeout))
+    log::warn("file {}: exec_after_rotating {}", path_of(st), how);
   if (!st.before_hook)
     return false;
   auto how = st.before_hook->try_reap();

@@ -7,6 +7,7 @@
 
 #include "actors/checkpoint_store.hpp"
 #include "actors/child_process.hpp"
+#include "actors/rotation.hpp"
 #include "messages/file_input.hpp"
 
 #include <caf/actor_clock.hpp>
@@ -73,7 +74,7 @@ struct file_tail_state {
   std::string rotated_to;
   std::optional<child_process> before_hook;
   caf::actor_clock::time_point hook_started;
-  std::vector<std::pair<child_process, caf::actor_clock::time_point>> after_hooks;
+  background_hooks after_hooks;
   /// Reused for deflate output.
   std::vector<char> deflated;
 };

@@ -60,4 +60,29 @@ child_process start_hook(const std::string& command,
   return child_process::start(command, env, /*capture_stdout=*/false);
 }
 
+void background_hooks::start(const std::string& command,
+                             const std::map<std::string, std::string>& env, time_point now) {
+  running_.emplace_back(start_hook(command, env), now);
+}
+
+std::vector<std::string> background_hooks::supervise(time_point now,
+                                                     std::chrono::microseconds timeout) {
+  std::vector<std::string> unusual;
+  for (auto i = running_.begin(); i != running_.end();) {
+    auto how = i->first.try_reap();
+    if (!how && now - i->second >= timeout) {
+      i->first.terminate();
+      how = "still ran after " + std::to_string(timeout.count() / 1000000) + " s; killed";
+    }
+    if (!how) {
+      ++i;
+      continue;
+    }
+    if (*how != "exited with status 0")
+      unusual.push_back(*how);
+    i = running_.erase(i);
+  }
+  return unusual;
+}
+
 } // namespace logpipe

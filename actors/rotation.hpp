@@ -12,6 +12,8 @@
 #include <map>
 #include <string>
 #include <string_view>
+#include <utility>
+#include <vector>
 
 namespace logpipe {
 
@@ -34,5 +36,26 @@ std::map<std::string, std::string> rotation_hook_env(const std::string& folder,
 /// Throws std::system_error if it cannot start.
 child_process start_hook(const std::string& command,
                          const std::map<std::string, std::string>& env);
+
+/// Hooks started after rotations that run in the background: each is reaped
+/// when it ends and killed once it outlives the timeout.
+class background_hooks {
+public:
+  using time_point = std::chrono::steady_clock::time_point;
+
+  /// Starts a hook (start_hook()); throws std::system_error if it cannot.
+  void start(const std::string& command, const std::map<std::string, std::string>& env,
+             time_point now);
+
+  /// Reaps the hooks that ended and kills those started `timeout` or more
+  /// before `now`. Returns how each ended that did not exit with status 0
+  /// ("exited with status 1", "killed after the timeout", ...).
+  std::vector<std::string> supervise(time_point now, std::chrono::microseconds timeout);
+
+  bool empty() const { return running_.empty(); }
+
+private:
+  std::vector<std::pair<child_process, time_point>> running_;
+};
 
 } // namespace logpipe

@@ -161,4 +161,25 @@ TEST(rotation, slow_hook_can_be_terminated) {
   EXPECT_LT(std::chrono::steady_clock::now() - start, 5s);
 }
 
+TEST(rotation, background_hooks_report_unusual_ends_and_kill_late_ones) {
+  background_hooks hooks;
+  auto t0 = std::chrono::steady_clock::now();
+  hooks.start("exit 0", {}, t0);
+  hooks.start("exit 3", {}, t0);
+  hooks.start("sleep 30", {}, t0);
+  std::vector<std::string> ends;
+  // Before the timeout: the two short hooks are reaped, the sleeper runs on.
+  ASSERT_TRUE(logpipe::test::wait_until([&] {
+    for (auto& how : hooks.supervise(t0 + 1s, 10s))
+      ends.push_back(how);
+    return ends.size() == 1;
+  }));
+  EXPECT_EQ(ends, std::vector<std::string>{"exited with status 3"});
+  EXPECT_FALSE(hooks.empty()) << "the sleeper still runs";
+  // At the timeout it is killed.
+  EXPECT_EQ(hooks.supervise(t0 + 10s, 10s),
+            std::vector<std::string>{"still ran after 10 s; killed"});
+  EXPECT_TRUE(hooks.empty());
+}
+
 } // namespace
