@@ -2,6 +2,7 @@
 
 #include "actors/file_name.hpp"
 #include "actors/rotation.hpp"
+#include "actors/write_all.hpp"
 
 #include <cerrno>
 #include <chrono>
@@ -31,21 +32,6 @@ int make_folders(const std::string& path, mode_t mode) {
       continue;
     if (::mkdir(prefix.c_str(), mode) != 0 && errno != EEXIST)
       return errno;
-  }
-  return 0;
-}
-
-int write_all(int fd, const char* data, std::size_t size, std::uint64_t& written) {
-  while (size > 0) {
-    auto n = ::write(fd, data, size);
-    if (n < 0) {
-      if (errno == EINTR)
-        continue;
-      return errno;
-    }
-    written += static_cast<std::uint64_t>(n);
-    data += n;
-    size -= static_cast<std::size_t>(n);
   }
   return 0;
 }
@@ -327,7 +313,7 @@ append_result output_folder::append(std::string_view origin, std::string_view na
       return result;
     }
   }
-  if (int err = write_all(file->fd, data, size, file->size)) {
+  if (int err = write_all(file->fd, data, size, &file->size)) {
     result.outcome = append_result::failed;
     result.error = err;
     result.problem = "cannot write: " + errno_text(err);

@@ -1,34 +1,15 @@
 #include "actors/stdout_output.hpp"
 
 #include "actors/logging.hpp"
+#include "actors/write_all.hpp"
 
 #include <caf/actor_system.hpp>
 #include <caf/sec.hpp>
 
-#include <cerrno>
 #include <cstring>
 #include <unistd.h>
 
 namespace logpipe {
-
-namespace {
-
-// Writes everything or returns errno.
-int write_all(int fd, const char* data, std::size_t size) {
-  while (size > 0) {
-    auto n = ::write(fd, data, size);
-    if (n < 0) {
-      if (errno == EINTR)
-        continue;
-      return errno;
-    }
-    data += n;
-    size -= static_cast<std::size_t>(n);
-  }
-  return 0;
-}
-
-} // namespace
 
 output_actor::behavior_type
 stdout_output(output_actor::stateful_pointer<stdout_output_state> self,

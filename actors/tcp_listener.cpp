@@ -6,6 +6,7 @@
 #include <caf/actor_system.hpp>
 #include <caf/io/middleman.hpp>
 #include <caf/io/system_messages.hpp>
+#include <caf/send.hpp>
 #include <caf/system_messages.hpp>
 
 #include <cerrno>
@@ -57,6 +58,14 @@ int open_listening_socket(const host_port& where, std::string& error) {
   return fd;
 }
 
+// A stop is answered once every block taken off the wire is published and
+// every session has ended.
+void answer_stop_when_done(tcp_listener_broker* self) {
+  auto& st = self->state;
+  if (st.stopping && st.waiting.empty() && st.sessions.empty() && st.stop_promise.pending())
+    st.stop_promise.deliver(true);
+}
+
 // Publishes waiting blocks while the window has room.
 void publish_waiting(tcp_listener_broker* self) {
   auto& st = self->state;
@@ -64,12 +73,15 @@ void publish_waiting(tcp_listener_broker* self) {
     auto& [blk, session] = st.waiting.front();
     blk.seq = st.credit.take();
     self->send(st.bus, publish_atom_v, std::move(blk));
+    // Anonymous, as every message to a session: a session that ended
+    // without reading its mailbox (its connection closed) is never freed by
+    // CAF 0.17, and a sender reference in there would keep this listener
+    // alive with it.
     if (auto hdl = caf::actor_cast<tcp_session_actor>(session))
-      self->send(hdl, published_atom_v);
+      caf::anon_send(hdl, published_atom_v);
     st.waiting.pop_front();
   }
-  if (st.stopping && st.waiting.empty() && st.stop_promise.pending())
-    st.stop_promise.deliver(true);
+  answer_stop_when_done(self);
 }
 
 bool allowed(const tcp_listener_state& st, const std::string& peer) {
@@ -139,6 +151,7 @@ caf::behavior tcp_listener(tcp_listener_broker* self, component_context ctx) {
   self->set_down_handler([=](const caf::down_msg& msg) {
     auto& st = self->state;
     st.sessions.erase(msg.source);
+    answer_stop_when_done(self);
   });
   self->request(st.bus, caf::infinite, attach_atom_v, input_atom_v, st.index)
     .then([=](std::uint64_t first_seq) {
@@ -167,11 +180,10 @@ caf::behavior tcp_listener(tcp_listener_broker* self, component_context ctx) {
       st.stopping = true;
       self->close(st.acceptor);
       for (const auto& addr : st.sessions)
-        self->send(caf::actor_cast<tcp_session_actor>(addr), stop_atom_v);
+        caf::anon_send(caf::actor_cast<tcp_session_actor>(addr), stop_atom_v);
       // Blocks already taken off the wire are still published.
-      if (st.waiting.empty())
-        return true;
       st.stop_promise = self->make_response_promise();
+      answer_stop_when_done(self);
       return st.stop_promise;
     },
   };

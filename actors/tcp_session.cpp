@@ -73,8 +73,9 @@ caf::behavior tcp_session(tcp_session_broker* self, caf::io::connection_handle h
       hand_over(self, blocks);
       if (!ok) {
         log::warn("{}: closing the connection: {}", st.label, st.decoder.error());
-        // Not from inside this read callback: CAF still uses the connection's
-        // servant after the handler returns.
+        // Ended from the mailbox, not from inside this I/O callback: CAF
+        // still uses the connection's servant after the handler returns, and
+        // a broker that quits here is never freed.
         self->send(self, stop_atom_v);
         return;
       }

@@ -8,6 +8,7 @@
 
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <filesystem>
 #include <string>
 #include <vector>
@@ -182,6 +183,35 @@ TEST_F(cli, check_counts_components) {
   auto r = logpipe({"--check", "-f", path});
   EXPECT_TRUE(r.exited_with(0)) << r;
   EXPECT_EQ(r.out, path + ": OK (2 inputs, 3 outputs)\n");
+}
+
+TEST_F(cli, check_accepts_every_example) {
+  // The examples keep their files in scripts/demo.sh's folder: each is checked
+  // with that folder replaced by the test's own, which holds the logs/ folder
+  // that the collector's file input watches.
+  const std::string demo_folder = "/tmp/logpipe-demo";
+  fs::create_directory(dir.file("logs"));
+  std::vector<std::string> checked;
+  for (const auto& entry : fs::directory_iterator(std::string(LOGPIPE_SOURCE_DIR) + "/examples")) {
+    if (entry.path().extension() != ".toml")
+      continue;
+    const auto name = entry.path().filename().string();
+    auto text = read_file(entry.path());
+    for (auto at = text.find(demo_folder); at != std::string::npos;
+         at = text.find(demo_folder, at + dir.path().size()))
+      text.replace(at, demo_folder.size(), dir.path());
+    auto path = config(name, text);
+    auto r = logpipe({"--check", "-f", path});
+    EXPECT_TRUE(r.exited_with(0)) << name << ' ' << r;
+    EXPECT_EQ(r.out.rfind(path + ": OK (", 0), 0u) << name << ' ' << r;
+    EXPECT_EQ(r.err, "") << name;
+    checked.push_back(name);
+  }
+  std::sort(checked.begin(), checked.end());
+  EXPECT_TRUE(std::binary_search(checked.begin(), checked.end(), "collector.toml"))
+    << ::testing::PrintToString(checked);
+  EXPECT_TRUE(std::binary_search(checked.begin(), checked.end(), "aggregator.toml"))
+    << ::testing::PrintToString(checked);
 }
 
 TEST_F(cli, check_reports_a_syntax_error_where_it_is) {

@@ -5,6 +5,8 @@
 
 #include "actors/deflate.hpp"
 
+#include "log_text.hpp"
+
 #include <gtest/gtest.h>
 
 #include <cstdint>
@@ -16,16 +18,7 @@
 namespace {
 
 using namespace logpipe;
-
-std::string log_text(std::size_t size) {
-  std::string s;
-  std::size_t n = 0;
-  while (s.size() < size)
-    s += "2026-11-26T08:40:01.123456Z host app[1234]: request " + std::to_string(n++)
-         + " served in 12 ms\n";
-  s.resize(size);
-  return s;
-}
+using logpipe::test::log_text;
 
 std::string random_bytes(std::size_t size, std::uint32_t seed) {
   std::mt19937 gen(seed);

@@ -9,13 +9,14 @@
 #include "wait_until.hpp"
 #include "actor_fixture.hpp"
 #include "actors/exec_input.hpp"
+#include "bus_query.hpp"
+#include "probe_collector.hpp"
 #include "probe_output.hpp"
 
 #include "messages/registration.hpp"
 
 #include <caf/actor_system.hpp>
 #include <caf/actor_system_config.hpp>
-#include <caf/after.hpp>
 #include <caf/scoped_actor.hpp>
 
 #include <gtest/gtest.h>
@@ -23,7 +24,6 @@
 #include <algorithm>
 #include <chrono>
 #include <fstream>
-#include <functional>
 #include <string>
 #include <thread>
 #include <vector>
@@ -52,7 +52,7 @@ protected:
   void start(const std::string& cmd, std::uint64_t block_size, std::int64_t window,
              std::chrono::microseconds restart_delay, bool stalled = false) {
     bus = own(sys.spawn(logpipe::bus, std::vector<output_policy>{{"probe", false, 64}}));
-    output = own(sys.spawn(probe_output, caf::actor_cast<caf::actor>(probe),
+    output = own(sys.spawn(probe_output, probe.handle(),
                            std::uint32_t{0}, bus, stalled));
     component_context ctx;
     ctx.config.kind_role = config::role::input;
@@ -69,59 +69,7 @@ protected:
     input = own(spawn_exec_input(sys, ctx));
   }
 
-  /// Receives blocks until `done()` holds or the deadline passes.
-  bool collect_until(const std::function<bool()>& done,
-                     std::chrono::milliseconds limit = 5000ms) {
-    auto deadline = clock_type::now() + limit;
-    while (!done()) {
-      auto left = std::chrono::duration_cast<std::chrono::milliseconds>(
-        deadline - clock_type::now());
-      if (left.count() <= 0)
-        return false;
-      probe->receive([&](log_block& blk) { blocks.push_back(std::move(blk)); },
-                     caf::after(left) >> [] {});
-    }
-    return true;
-  }
-
-  bool collect_bytes(std::size_t total, std::chrono::milliseconds limit = 5000ms) {
-    return collect_until([&] { return received_size() >= total; }, limit);
-  }
-
-  /// Takes whatever blocks have already arrived, without waiting.
-  void collect_pending() {
-    for (bool more = true; more;) {
-      more = false;
-      probe->receive(
-        [&](log_block& blk) {
-          blocks.push_back(std::move(blk));
-          more = true;
-        },
-        caf::after(0ms) >> [] {});
-    }
-  }
-
-  std::size_t received_size() const {
-    std::size_t n = 0;
-    for (const auto& b : blocks)
-      n += b.bytes.size();
-    return n;
-  }
-
-  std::string received_text() const {
-    std::string result;
-    for (const auto& b : blocks)
-      result.append(b.bytes.begin(), b.bytes.end());
-    return result;
-  }
-
-  bus_status status() {
-    bus_status result;
-    asker->request(bus, 5s, status_atom_v)
-      .receive([&](bus_status& st) { result = std::move(st); },
-               [&](caf::error& err) { ADD_FAILURE() << sys.render(err); });
-    return result;
-  }
+  bus_status status() { return status_of(asker, bus); }
 
   /// Waits until the bus reports nothing in flight for input 0.
   bool await_all_acked(std::chrono::milliseconds limit = 5000ms) {
@@ -137,8 +85,8 @@ protected:
   /// carries the stream's name and origin and is at most `block_size` long.
   void check_blocks(std::uint64_t block_size) {
     std::uint64_t offset = 0;
-    for (std::size_t i = 0; i < blocks.size(); ++i) {
-      const auto& b = blocks[i];
+    for (std::size_t i = 0; i < probe.blocks.size(); ++i) {
+      const auto& b = probe.blocks[i];
       SCOPED_TRACE("block " + std::to_string(i));
       EXPECT_EQ(b.origin, "test-agent");
       EXPECT_EQ(b.file_name, "commands/out.log");
@@ -154,26 +102,25 @@ protected:
 
   real_config cfg;
   caf::actor_system sys{cfg};
-  caf::scoped_actor probe{sys}; // receives the blocks
+  probe_collector probe{sys, 5000ms}; // receives the blocks
   caf::scoped_actor asker{sys}; // asks the bus for its status
   std::vector<caf::actor> owned;
   bus_actor bus;
   probe_output_actor output;
   input_actor input;
-  std::vector<log_block> blocks;
 };
 
 constexpr std::chrono::microseconds never = std::chrono::hours(1);
 
 TEST_F(exec_input_test, ships_the_command_output_exactly) {
   start("printf 'a\\nb\\nc\\n'", 64 * 1024, 16, never);
-  ASSERT_TRUE(collect_bytes(6)) << "got: " << received_text();
+  ASSERT_TRUE(probe.collect_bytes(6)) << "got: " << probe.received_text();
   ASSERT_TRUE(await_all_acked());
-  collect_pending();
-  EXPECT_EQ(received_text(), "a\nb\nc\n");
+  probe.collect_pending();
+  EXPECT_EQ(probe.received_text(), "a\nb\nc\n");
   check_blocks(64 * 1024);
   auto st = status();
-  EXPECT_EQ(st.published, blocks.size());
+  EXPECT_EQ(st.published, probe.blocks.size());
   EXPECT_EQ(st.unacked, std::vector<std::uint64_t>{0});
 }
 
@@ -181,14 +128,14 @@ TEST_F(exec_input_test, ships_output_larger_than_a_block_in_blocks) {
   constexpr std::size_t total = 1000000;
   constexpr std::uint64_t block_size = 64 * 1024;
   start("head -c 1000000 /dev/zero | tr '\\0' x", block_size, 16, never);
-  ASSERT_TRUE(collect_bytes(total)) << "got " << received_size() << " bytes";
+  ASSERT_TRUE(probe.collect_bytes(total)) << "got " << probe.received_size() << " bytes";
   ASSERT_TRUE(await_all_acked());
-  collect_pending();
-  ASSERT_EQ(received_size(), total);
-  EXPECT_EQ(received_text(), std::string(total, 'x'));
-  EXPECT_GE(blocks.size(), (total + block_size - 1) / block_size);
+  probe.collect_pending();
+  ASSERT_EQ(probe.received_size(), total);
+  EXPECT_EQ(probe.received_text(), std::string(total, 'x'));
+  EXPECT_GE(probe.blocks.size(), (total + block_size - 1) / block_size);
   check_blocks(block_size);
-  EXPECT_EQ(status().published, blocks.size());
+  EXPECT_EQ(status().published, probe.blocks.size());
 }
 
 TEST_F(exec_input_test, never_has_more_than_its_window_in_flight) {
@@ -196,51 +143,51 @@ TEST_F(exec_input_test, never_has_more_than_its_window_in_flight) {
   constexpr std::uint64_t block_size = 100;
   // tr writes the 1000 bytes at once: ten blocks' worth wait in the pipe.
   start("head -c 1000 /dev/zero | tr '\\0' y", block_size, 2, never, true);
-  ASSERT_TRUE(collect_until([&] { return blocks.size() >= 2; }));
+  ASSERT_TRUE(probe.collect_until([&] { return probe.blocks.size() >= 2; }));
   // Stalled: the input holds at its window.
   ASSERT_TRUE(wait_until([&] {
     auto st = status();
     return st.in_flight == std::vector<std::uint64_t>{2};
   }));
-  collect_pending();
-  EXPECT_EQ(blocks.size(), 2u);
+  probe.collect_pending();
+  EXPECT_EQ(probe.blocks.size(), 2u);
   auto st = status();
   EXPECT_EQ(st.published, 2u);
   EXPECT_EQ(st.unacked, std::vector<std::uint64_t>{2});
   // Unstalled: everything arrives, and there were never more than 2 in flight.
   caf::anon_send(output, tick_atom_v);
-  ASSERT_TRUE(collect_bytes(total)) << "got " << received_size() << " bytes";
+  ASSERT_TRUE(probe.collect_bytes(total)) << "got " << probe.received_size() << " bytes";
   ASSERT_TRUE(await_all_acked());
-  collect_pending();
-  EXPECT_EQ(received_text(), std::string(total, 'y'));
+  probe.collect_pending();
+  EXPECT_EQ(probe.received_text(), std::string(total, 'y'));
   check_blocks(block_size);
   st = status();
   EXPECT_EQ(st.max_in_flight, std::vector<std::uint64_t>{2});
-  EXPECT_EQ(st.published, blocks.size());
+  EXPECT_EQ(st.published, probe.blocks.size());
 }
 
 TEST_F(exec_input_test, runs_the_command_again_after_it_exits) {
   start("echo run", 64 * 1024, 16, 100ms);
-  ASSERT_TRUE(collect_until([&] { return blocks.size() >= 2; }))
-    << "runs seen: " << blocks.size();
-  EXPECT_EQ(std::string(blocks[0].bytes.begin(), blocks[0].bytes.end()), "run\n");
-  EXPECT_EQ(std::string(blocks[1].bytes.begin(), blocks[1].bytes.end()), "run\n");
+  ASSERT_TRUE(probe.collect_until([&] { return probe.blocks.size() >= 2; }))
+    << "runs seen: " << probe.blocks.size();
+  EXPECT_EQ(std::string(probe.blocks[0].bytes.begin(), probe.blocks[0].bytes.end()), "run\n");
+  EXPECT_EQ(std::string(probe.blocks[1].bytes.begin(), probe.blocks[1].bytes.end()), "run\n");
   // One stream across runs: offsets and sequence numbers go on.
-  EXPECT_EQ(blocks[0].offset, 0u);
-  EXPECT_EQ(blocks[1].offset, 4u);
-  EXPECT_EQ(blocks[0].seq, 0u);
-  EXPECT_EQ(blocks[1].seq, 1u);
-  EXPECT_EQ(blocks[1].file_name, "commands/out.log");
+  EXPECT_EQ(probe.blocks[0].offset, 0u);
+  EXPECT_EQ(probe.blocks[1].offset, 4u);
+  EXPECT_EQ(probe.blocks[0].seq, 0u);
+  EXPECT_EQ(probe.blocks[1].seq, 1u);
+  EXPECT_EQ(probe.blocks[1].file_name, "commands/out.log");
 }
 
 TEST_F(exec_input_test, stop_terminates_a_long_running_command) {
   // The shell prints its pid, which is also its process group.
   start("echo $$; sleep 100 | cat", 64 * 1024, 16, 100ms);
-  ASSERT_TRUE(collect_until([&] {
-    auto text = received_text();
+  ASSERT_TRUE(probe.collect_until([&] {
+    auto text = probe.received_text();
     return !text.empty() && text.back() == '\n';
   }));
-  auto pgid = static_cast<pid_t>(std::stol(received_text()));
+  auto pgid = static_cast<pid_t>(std::stol(probe.received_text()));
   ASSERT_GT(pgid, 1);
   ASSERT_TRUE(wait_until([&] {
     auto members = group_comms(pgid);
@@ -258,18 +205,18 @@ TEST_F(exec_input_test, stop_terminates_a_long_running_command) {
   // and the input still answers (it keeps taking acks after stop).
   auto before = status().published;
   std::this_thread::sleep_for(300ms); // three restart delays: a negative check
-  collect_pending();
+  probe.collect_pending();
   EXPECT_EQ(status().published, before);
-  EXPECT_EQ(received_text(), std::to_string(pgid) + "\n");
+  EXPECT_EQ(probe.received_text(), std::to_string(pgid) + "\n");
 }
 
 TEST_F(exec_input_test, exiting_the_actor_terminates_its_command) {
   start("echo $$; exec sleep 100", 64 * 1024, 16, never);
-  ASSERT_TRUE(collect_until([&] {
-    auto text = received_text();
+  ASSERT_TRUE(probe.collect_until([&] {
+    auto text = probe.received_text();
     return !text.empty() && text.back() == '\n';
   }));
-  auto pgid = static_cast<pid_t>(std::stol(received_text()));
+  auto pgid = static_cast<pid_t>(std::stol(probe.received_text()));
   ASSERT_TRUE(wait_until([&] { return !group_comms(pgid).empty(); }));
   caf::anon_send_exit(input, caf::exit_reason::user_shutdown);
   EXPECT_TRUE(wait_until([&] { return group_comms(pgid).empty(); }));

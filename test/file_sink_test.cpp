@@ -5,6 +5,8 @@
 #include "actors/file_sink.hpp"
 
 #include "actor_fixture.hpp"
+#include "folder_tree.hpp"
+#include "proc_scan.hpp"
 #include "wait_until.hpp"
 
 #include "actors/deflate.hpp"
@@ -16,13 +18,11 @@
 
 #include <gtest/gtest.h>
 
-#include <algorithm>
 #include <cerrno>
 #include <csignal>
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
-#include <iterator>
 #include <map>
 #include <memory>
 #include <signal.h>
@@ -38,20 +38,6 @@ namespace {
 
 namespace fs = std::filesystem;
 using namespace std::chrono_literals;
-
-std::string read_file(const fs::path& p) {
-  std::ifstream in(p, std::ios::binary);
-  return std::string(std::istreambuf_iterator<char>(in), {});
-}
-
-std::vector<std::string> tree(const fs::path& root) {
-  std::vector<std::string> result;
-  for (auto i = fs::recursive_directory_iterator(root); i != fs::recursive_directory_iterator();
-       ++i)
-    result.push_back(fs::relative(i->path(), root).string());
-  std::sort(result.begin(), result.end());
-  return result;
-}
 
 /// What the bus double was told.
 struct bus_record {

@@ -6,6 +6,9 @@
 
 #include "actors/rotation.hpp"
 
+#include "folder_tree.hpp"
+#include "proc_scan.hpp"
+
 #include <gtest/gtest.h>
 
 #include <algorithm>
@@ -14,7 +17,6 @@
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
-#include <iterator>
 #include <sstream>
 #include <stdexcept>
 #include <string>
@@ -27,24 +29,9 @@ namespace {
 
 namespace fs = std::filesystem;
 
-std::string read_file(const fs::path& p) {
-  std::ifstream in(p, std::ios::binary);
-  return std::string(std::istreambuf_iterator<char>(in), {});
-}
-
 void write_file(const fs::path& p, const std::string& text) {
   std::ofstream out(p, std::ios::binary);
   out << text;
-}
-
-/// Every entry under `root`, relative, sorted (symbolic links not followed).
-std::vector<std::string> tree(const fs::path& root) {
-  std::vector<std::string> result;
-  for (auto i = fs::recursive_directory_iterator(root); i != fs::recursive_directory_iterator();
-       ++i)
-    result.push_back(fs::relative(i->path(), root).string());
-  std::sort(result.begin(), result.end());
-  return result;
 }
 
 std::vector<std::string> names_in(const fs::path& folder) {

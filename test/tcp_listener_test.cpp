@@ -4,7 +4,9 @@
 // output forwards a copy of every block to the test.
 
 #include "actor_fixture.hpp"
+#include "bus_query.hpp"
 #include "loopback.hpp"
+#include "probe_collector.hpp"
 #include "probe_output.hpp"
 #include "wait_until.hpp"
 
@@ -12,7 +14,6 @@
 #include "actors/tcp_listener.hpp"
 #include "actors/wire.hpp"
 
-#include <caf/after.hpp>
 #include <caf/io/middleman.hpp>
 #include <caf/scoped_actor.hpp>
 
@@ -72,7 +73,7 @@ protected:
   /// The bus with the probe output, and the tcp input on a free port.
   void start(std::map<std::string, config::value> overrides = {}, bool stalled = false) {
     bus = own(sys.spawn(logpipe::bus, std::vector<output_policy>{{"probe", false, 1024}}));
-    output = own(sys.spawn(probe_output, caf::actor_cast<caf::actor>(probe),
+    output = own(sys.spawn(probe_output, probe.handle(),
                            std::uint32_t{0}, bus, stalled));
     port = free_port();
     component_context ctx;
@@ -93,56 +94,17 @@ protected:
     input = own(spawn_tcp_input(sys, ctx));
   }
 
-  /// Receives blocks until `done()` holds or the deadline passes.
-  bool collect_until(const std::function<bool()>& done, std::chrono::milliseconds limit = 10s) {
-    auto deadline = clock_type::now() + limit;
-    while (!done()) {
-      auto left = std::chrono::duration_cast<std::chrono::milliseconds>(
-        deadline - clock_type::now());
-      if (left.count() <= 0)
-        return false;
-      probe->receive([&](log_block& blk) { blocks.push_back(std::move(blk)); },
-                     caf::after(left) >> [] {});
-    }
-    return true;
-  }
-
-  /// Takes whatever blocks arrive within `quiet`.
-  void collect_for(std::chrono::milliseconds quiet) {
-    collect_until([] { return false; }, quiet);
-  }
-
-  /// The bytes received for one file name, in order.
-  std::string text_of(const std::string& name) const {
-    std::string result;
-    for (const auto& b : blocks)
-      if (b.file_name == name)
-        result.append(b.bytes.begin(), b.bytes.end());
-    return result;
-  }
-
-  bool received(const std::string& name, std::size_t size) {
-    return collect_until([&] { return text_of(name).size() >= size; });
-  }
-
-  bus_status status() {
-    bus_status result;
-    asker->request(bus, 5s, status_atom_v)
-      .receive([&](bus_status& st) { result = std::move(st); },
-               [&](caf::error& err) { ADD_FAILURE() << sys.render(err); });
-    return result;
-  }
+  bus_status status() { return status_of(asker, bus); }
 
   network_config cfg;
   caf::actor_system sys{cfg};
-  caf::scoped_actor probe{sys};
+  probe_collector probe{sys, 10s};
   caf::scoped_actor asker{sys};
   std::vector<caf::actor> owned;
   bus_actor bus;
   probe_output_actor output;
   input_actor input;
   std::uint16_t port = 0;
-  std::vector<log_block> blocks;
 };
 
 TEST_F(tcp_listener_test, takes_the_blocks_of_several_connections_whole_and_in_order) {
@@ -160,20 +122,20 @@ TEST_F(tcp_listener_test, takes_the_blocks_of_several_connections_whole_and_in_o
   ASSERT_TRUE(first.send_all(a1.data() + 7, a1.size() - 7));
   ASSERT_TRUE(second.send_all(b1.data() + 12345, b1.size() - 12345));
   ASSERT_TRUE(first.send_all(a2));
-  ASSERT_TRUE(received("a.log", a.size()));
-  ASSERT_TRUE(received("b.log", b.size()));
-  EXPECT_EQ(text_of("a.log"), a);
-  EXPECT_EQ(text_of("b.log"), b);
+  ASSERT_TRUE(probe.collect_bytes("a.log", a.size()));
+  ASSERT_TRUE(probe.collect_bytes("b.log", b.size()));
+  EXPECT_EQ(probe.received_text("a.log"), a);
+  EXPECT_EQ(probe.received_text("b.log"), b);
   std::set<std::uint64_t> seqs;
-  for (const auto& blk : blocks) {
+  for (const auto& blk : probe.blocks) {
     EXPECT_EQ(blk.origin, "127.0.0.1");
     EXPECT_EQ(blk.input, 0u);
     EXPECT_LE(blk.bytes.size(), wire::max_block_1x);
     seqs.insert(blk.seq);
   }
-  EXPECT_EQ(seqs.size(), blocks.size()) << "every block has its own sequence number";
+  EXPECT_EQ(seqs.size(), probe.blocks.size()) << "every block has its own sequence number";
   // b.log went in blocks of 4096 bytes: each wire block is one block.
-  EXPECT_EQ(std::count_if(blocks.begin(), blocks.end(),
+  EXPECT_EQ(std::count_if(probe.blocks.begin(), probe.blocks.end(),
                           [](const log_block& blk) { return blk.file_name == "b.log"; }),
             static_cast<long>((b.size() + 4095) / 4096));
 }
@@ -217,14 +179,14 @@ TEST_F(tcp_listener_test, a_malformed_frame_closes_only_its_connection) {
     auto more = "steady " + std::to_string(round) + "\n";
     steady_text += more;
     ASSERT_TRUE(steady.send_all(message("steady.log", more, 1000)));
-    ASSERT_TRUE(received("steady.log", steady_text.size()));
-    ASSERT_TRUE(received(good_name, 4));
-    EXPECT_EQ(text_of(good_name), "kept") << "a whole block before the error is kept";
+    ASSERT_TRUE(probe.collect_bytes("steady.log", steady_text.size()));
+    ASSERT_TRUE(probe.collect_bytes(good_name, 4));
+    EXPECT_EQ(probe.received_text(good_name), "kept") << "a whole block before the error is kept";
     ++round;
   }
-  collect_for(100ms);
-  EXPECT_EQ(text_of("steady.log"), steady_text) << "the other connection never noticed";
-  for (const auto& blk : blocks) {
+  probe.collect_for(100ms);
+  EXPECT_EQ(probe.received_text("steady.log"), steady_text) << "the other connection never noticed";
+  for (const auto& blk : probe.blocks) {
     EXPECT_NE(blk.file_name, "bad.log");
     EXPECT_EQ(std::string(blk.bytes.begin(), blk.bytes.end()).find("hostile"),
               std::string::npos);
@@ -240,9 +202,9 @@ TEST_F(tcp_listener_test, a_connection_closed_inside_a_block_keeps_the_blocks_be
     ASSERT_TRUE(client.send_all(whole));
     ASSERT_TRUE(client.send_all(second.data(), second.size() / 2));
   }
-  ASSERT_TRUE(received("cut.log", 11));
-  collect_for(200ms);
-  EXPECT_EQ(text_of("cut.log"), "first block");
+  ASSERT_TRUE(probe.collect_bytes("cut.log", 11));
+  probe.collect_for(200ms);
+  EXPECT_EQ(probe.received_text("cut.log"), "first block");
 }
 
 TEST_F(tcp_listener_test, allow_refuses_clients_outside_its_networks) {
@@ -250,23 +212,23 @@ TEST_F(tcp_listener_test, allow_refuses_clients_outside_its_networks) {
   client_socket client{port};
   client.send_all(message("refused.log", "data"));
   EXPECT_TRUE(client.closed_by_peer());
-  collect_for(200ms);
-  EXPECT_TRUE(blocks.empty());
+  probe.collect_for(200ms);
+  EXPECT_TRUE(probe.blocks.empty());
 }
 
 TEST_F(tcp_listener_test, allow_admits_clients_inside_its_networks) {
   start({{"allow", config::string_list{"10.0.0.0/8", "127.0.0.0/8"}}});
   client_socket client{port};
   ASSERT_TRUE(client.send_all(message("admitted.log", "data")));
-  ASSERT_TRUE(received("admitted.log", 4));
-  EXPECT_EQ(text_of("admitted.log"), "data");
+  ASSERT_TRUE(probe.collect_bytes("admitted.log", 4));
+  EXPECT_EQ(probe.received_text("admitted.log"), "data");
 }
 
 TEST_F(tcp_listener_test, connections_beyond_max_connections_are_refused) {
   start({{"max_connections", std::int64_t{1}}});
   auto first = std::make_unique<client_socket>(port);
   ASSERT_TRUE(first->send_all(message("first.log", "one")));
-  ASSERT_TRUE(received("first.log", 3));
+  ASSERT_TRUE(probe.collect_bytes("first.log", 3));
   {
     client_socket second{port};
     EXPECT_TRUE(second.closed_by_peer()) << "the second connection is refused";
@@ -280,7 +242,7 @@ TEST_F(tcp_listener_test, connections_beyond_max_connections_are_refused) {
       return false;
     return !third.closed_by_peer(300ms);
   })) << "a connection is accepted again";
-  ASSERT_TRUE(received("third.log", 5));
+  ASSERT_TRUE(probe.collect_bytes("third.log", 5));
 }
 
 TEST_F(tcp_listener_test, a_sender_stalled_inside_a_block_delays_no_other) {
@@ -291,11 +253,11 @@ TEST_F(tcp_listener_test, a_sender_stalled_inside_a_block_delays_no_other) {
   client_socket other{port};
   auto text = pattern(200000, 'o');
   ASSERT_TRUE(other.send_all(message("other.log", text)));
-  ASSERT_TRUE(received("other.log", text.size()));
-  EXPECT_EQ(text_of("other.log"), text);
-  EXPECT_EQ(text_of("stalled.log"), "");
+  ASSERT_TRUE(probe.collect_bytes("other.log", text.size()));
+  EXPECT_EQ(probe.received_text("other.log"), text);
+  EXPECT_EQ(probe.received_text("stalled.log"), "");
   ASSERT_TRUE(stalled.send_all(big.data() + big.size() / 2, big.size() - big.size() / 2));
-  ASSERT_TRUE(received("stalled.log", 50000));
+  ASSERT_TRUE(probe.collect_bytes("stalled.log", 50000));
 }
 
 TEST_F(tcp_listener_test, a_full_window_pushes_back_on_the_sender) {
@@ -316,15 +278,15 @@ TEST_F(tcp_listener_test, a_full_window_pushes_back_on_the_sender) {
       std::this_thread::sleep_for(1ms);
     accepted += n;
   }
-  collect_for(200ms);
+  probe.collect_for(200ms);
   EXPECT_LT(accepted, total / 2) << "TCP pushed back: the sender could not write everything";
-  EXPECT_EQ(blocks.size(), 2u) << "no more than the window reached the output";
+  EXPECT_EQ(probe.blocks.size(), 2u) << "no more than the window reached the output";
   EXPECT_LE(status().max_in_flight.at(0), 2u);
   // Acks return: everything the kernel took arrives, whole.
   caf::anon_send(output, tick_atom_v);
   auto whole_blocks = accepted / one.size();
-  ASSERT_TRUE(collect_until([&] { return blocks.size() >= whole_blocks; }));
-  for (const auto& blk : blocks)
+  ASSERT_TRUE(probe.collect_until([&] { return probe.blocks.size() >= whole_blocks; }));
+  for (const auto& blk : probe.blocks)
     ASSERT_EQ(blk.bytes.size(), block);
 }
 
@@ -332,7 +294,7 @@ TEST_F(tcp_listener_test, stop_closes_the_connections_and_answers) {
   start();
   client_socket client{port};
   ASSERT_TRUE(client.send_all(message("before.log", "before stop")));
-  ASSERT_TRUE(received("before.log", 11));
+  ASSERT_TRUE(probe.collect_bytes("before.log", 11));
   bool answered = false;
   asker->request(input, 5s, stop_atom_v)
     .receive([&](bool drained) { answered = drained; },

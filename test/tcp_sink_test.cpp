@@ -399,6 +399,10 @@ struct middleman_config : real_config {
 };
 
 constexpr std::uint32_t output_index = 3;
+/// The blocks of send_through_a_reset: 12 MB, far more than the kernel
+/// buffers of one connection hold.
+constexpr std::size_t reset_blocks = 120;
+constexpr std::size_t reset_block_size = 100000;
 constexpr std::uint32_t input_index = 1;
 
 class tcp_sink_test : public ::testing::Test {
@@ -440,6 +444,12 @@ protected:
   /// Publishes the next `size` bytes of `file_name`; returns its seq.
   std::uint64_t publish(const std::string& file_name, std::size_t size,
                         std::uint32_t flags = 0) {
+    return publish(file_name, content(offsets[file_name], size), flags);
+  }
+
+  /// Publishes `bytes` as the next block of `file_name`; returns its seq.
+  std::uint64_t publish(const std::string& file_name, std::vector<char> bytes,
+                        std::uint32_t flags) {
     log_block blk;
     blk.origin = "collector";
     blk.file_name = file_name;
@@ -447,8 +457,8 @@ protected:
     blk.flags = flags;
     blk.input = input_index;
     blk.seq = next_seq++;
-    blk.bytes = content(blk.offset, size);
-    offsets[file_name] += size;
+    blk.bytes = std::move(bytes);
+    offsets[file_name] += blk.bytes.size();
     expected[file_name].insert(expected[file_name].end(), blk.bytes.begin(),
                                blk.bytes.end());
     self->send(sink, publish_atom_v, std::move(blk));
@@ -480,6 +490,32 @@ protected:
       if (b.file_name == file_name)
         out.insert(out.end(), b.bytes.begin(), b.bytes.end());
     return out;
+  }
+
+  /// Publishes `count` blocks of `size` bytes to big.log while `first` reads
+  /// nothing, lets it read once the sink has connected to it, and waits until
+  /// each block is acked once.
+  void publish_held_back(test_receiver& first, std::size_t count, std::size_t size) {
+    first.pause(true);
+    for (std::size_t i = 0; i < count; ++i)
+      publish("big.log", size);
+    ASSERT_TRUE(wait_until([&] { return first.connections() == 1; }));
+    first.pause(false);
+    ASSERT_TRUE(all_acked(count)) << bus_rec->ack_count() << " of " << count;
+    expect_each_acked_once(count);
+  }
+
+  /// `a` then `b` in failover; `a` resets its connection (close with
+  /// SO_LINGER 0) once it has read 1 MiB. Publishes reset_blocks blocks of
+  /// reset_block_size bytes to big.log and waits until each is acked once.
+  void send_through_a_reset(test_receiver& a, test_receiver& b,
+                            const std::string& more_keys) {
+    a.abort_after(1 << 20);
+    // Everything goes into the write buffer at once: when the connection is
+    // reset, most blocks are there, not yet handed to the kernel.
+    start_sink("endpoints = [\"" + a.endpoint() + "\", \"" + b.endpoint()
+               + "\"]\nbalance = \"failover\"\nhigh_water = \"64MiB\"\n" + more_keys);
+    publish_held_back(a, reset_blocks, reset_block_size);
   }
 
   middleman_config cfg;
@@ -603,6 +639,60 @@ TEST_F(tcp_sink_test, sends_an_oversize_deflated_block_whole) {
   EXPECT_TRUE(blocks[0].bytes == expected["z.log"]);
 }
 
+/// Lines of 80 to 120 bytes, numbered, each ending in '\n', `size` bytes
+/// in all (about).
+std::vector<char> lines_of(std::size_t size) {
+  std::string text;
+  for (std::size_t n = 0; text.size() < size; ++n) {
+    std::string line = "line " + std::to_string(n) + " ";
+    line.resize(80 + n * 37 % 41, static_cast<char>('a' + n % 26));
+    text += line + "\n";
+  }
+  return {text.begin(), text.end()};
+}
+
+TEST_F(tcp_sink_test, cuts_a_line_aligned_block_after_a_newline) {
+  auto& r = receiver();
+  start_sink("endpoints = [\"" + r.endpoint() + "\"]\n");
+  auto lines = lines_of(300000);
+  // Cut at the largest wire block, the first would end inside a line.
+  ASSERT_NE(lines[wire::max_block_1x - 1], '\n');
+  publish("lines.log", lines, block_flags::line_aligned);
+  ASSERT_TRUE(all_acked(1));
+  ASSERT_TRUE(wait_until([&] { return bytes_of(r, "lines.log").size() >= lines.size(); }));
+  EXPECT_TRUE(bytes_of(r, "lines.log") == lines);
+  auto blocks = r.blocks();
+  EXPECT_GE(blocks.size(), pieces_of(lines.size()));
+  for (std::size_t i = 0; i < blocks.size(); ++i) {
+    SCOPED_TRACE("wire block " + std::to_string(i));
+    ASSERT_FALSE(blocks[i].bytes.empty());
+    EXPECT_EQ(blocks[i].bytes.back(), '\n');
+    EXPECT_LE(blocks[i].bytes.size(), wire::max_block_1x);
+  }
+}
+
+TEST_F(tcp_sink_test, cuts_a_line_longer_than_a_wire_block_at_the_largest_wire_block) {
+  auto& r = receiver();
+  start_sink("endpoints = [\"" + r.endpoint() + "\"]\n");
+  auto text = lines_of(500);
+  const std::size_t before = text.size();
+  text.insert(text.end(), 150000, 'x'); // no newline to cut at
+  text.push_back('\n');
+  auto after = lines_of(10000);
+  text.insert(text.end(), after.begin(), after.end());
+  publish("long.log", text, block_flags::line_aligned);
+  ASSERT_TRUE(all_acked(1));
+  ASSERT_TRUE(wait_until([&] { return bytes_of(r, "long.log").size() >= text.size(); }));
+  EXPECT_TRUE(bytes_of(r, "long.log") == text);
+  // The lines before it, then the long line's first max_block_1x bytes, then
+  // the rest.
+  std::vector<std::size_t> sizes;
+  for (const auto& b : r.blocks())
+    sizes.push_back(b.bytes.size());
+  EXPECT_EQ(sizes, (std::vector<std::size_t>{before, wire::max_block_1x,
+                                             text.size() - before - wire::max_block_1x}));
+}
+
 TEST_F(tcp_sink_test, acks_a_block_only_once_the_kernel_has_all_its_bytes) {
   auto& r = receiver();
   r.pause(true);
@@ -689,13 +779,7 @@ TEST_F(tcp_sink_test, a_receiver_closing_mid_stream_loses_no_block) {
   constexpr std::size_t size = 100000;
   // Held back until connected, so that most blocks wait in the sink's queue
   // and in its write buffer when the connection goes.
-  a.pause(true);
-  for (std::size_t i = 0; i < count; ++i)
-    publish("big.log", size);
-  ASSERT_TRUE(wait_until([&] { return a.connections() == 1; }));
-  a.pause(false);
-  ASSERT_TRUE(all_acked(count)) << bus_rec->ack_count() << " of " << count;
-  expect_each_acked_once(count);
+  ASSERT_NO_FATAL_FAILURE(publish_held_back(a, count, size));
   std::set<std::size_t> at_a, at_b;
   auto all_arrived = [&] {
     at_a = arrived(a, count, size);
@@ -721,66 +805,40 @@ TEST_F(tcp_sink_test, a_receiver_closing_mid_stream_loses_no_block) {
 TEST_F(tcp_sink_test, a_receiver_reset_mid_stream_loses_no_block_with_the_resend_window) {
   auto& a = receiver();
   auto& b = receiver();
-  a.abort_after(1 << 20);
-  // Everything goes into the write buffer at once: when the connection is
-  // reset, most blocks are there, not yet handed to the kernel.
-  start_sink("endpoints = [\"" + a.endpoint() + "\", \"" + b.endpoint()
-             + "\"]\nbalance = \"failover\"\nhigh_water = \"64MiB\"\n");
-  constexpr std::size_t count = 120;
-  constexpr std::size_t size = 100000;
-  a.pause(true);
-  for (std::size_t i = 0; i < count; ++i)
-    publish("big.log", size);
-  ASSERT_TRUE(wait_until([&] { return a.connections() == 1; }));
-  a.pause(false);
-  ASSERT_TRUE(all_acked(count)) << bus_rec->ack_count() << " of " << count;
-  expect_each_acked_once(count);
+  ASSERT_NO_FATAL_FAILURE(send_through_a_reset(a, b, ""));
   // The blocks the kernel had taken but the reset receiver may not have read
   // are sent again (the latest resend_window bytes): nothing is lost, and
   // what arrives twice fits in that window.
   std::set<std::size_t> at_a, at_b, both;
   ASSERT_TRUE(wait_until([&] {
-    at_a = arrived(a, count, size);
-    at_b = arrived(b, count, size);
+    at_a = arrived(a, reset_blocks, reset_block_size);
+    at_b = arrived(b, reset_blocks, reset_block_size);
     both = at_a;
     both.insert(at_b.begin(), at_b.end());
-    return both.size() == count;
+    return both.size() == reset_blocks;
   })) << at_a.size() << " blocks at the first receiver, " << at_b.size()
-      << " at the second, of " << count;
+      << " at the second, of " << reset_blocks;
   EXPECT_TRUE(contiguous(at_a));
   EXPECT_TRUE(contiguous(at_b));
-  std::size_t twice = at_a.size() + at_b.size() - count;
-  EXPECT_LE(twice * size, std::size_t{4} << 20) << twice << " blocks arrived twice";
+  std::size_t twice = at_a.size() + at_b.size() - reset_blocks;
+  EXPECT_LE(twice * reset_block_size, std::size_t{4} << 20) << twice << " blocks arrived twice";
   EXPECT_EQ(a.connections(), 1u);
 }
 
 TEST_F(tcp_sink_test, without_a_resend_window_a_reset_loses_at_most_the_kernel_buffers) {
   auto& a = receiver();
   auto& b = receiver();
-  a.abort_after(1 << 20);
-  // Everything goes into the write buffer at once: when the connection is
-  // reset, most blocks are there, not yet handed to the kernel.
-  start_sink("endpoints = [\"" + a.endpoint() + "\", \"" + b.endpoint()
-             + "\"]\nbalance = \"failover\"\nhigh_water = \"64MiB\"\nresend_window = 0\n");
-  constexpr std::size_t count = 120;
-  constexpr std::size_t size = 100000;
-  a.pause(true);
-  for (std::size_t i = 0; i < count; ++i)
-    publish("big.log", size);
-  ASSERT_TRUE(wait_until([&] { return a.connections() == 1; }));
-  a.pause(false);
-  ASSERT_TRUE(all_acked(count)) << bus_rec->ack_count() << " of " << count;
-  expect_each_acked_once(count);
+  ASSERT_NO_FATAL_FAILURE(send_through_a_reset(a, b, "resend_window = 0\n"));
   // Blocks the kernel had taken but the reset receiver had not read are lost
   // (they were acked: the protocol has no acknowledgement); every other one
   // arrives at the second receiver.
   std::set<std::size_t> at_a, at_b;
   ASSERT_TRUE(wait_until([&] {
-    at_a = arrived(a, count, size);
-    at_b = arrived(b, count, size);
-    return !at_b.empty() && *at_b.rbegin() == count - 1 && contiguous(at_b);
+    at_a = arrived(a, reset_blocks, reset_block_size);
+    at_b = arrived(b, reset_blocks, reset_block_size);
+    return !at_b.empty() && *at_b.rbegin() == reset_blocks - 1 && contiguous(at_b);
   })) << at_a.size() << " blocks at the first receiver, " << at_b.size()
-      << " at the second, of " << count;
+      << " at the second, of " << reset_blocks;
   EXPECT_TRUE(contiguous(at_a));
   EXPECT_TRUE(at_a.empty() || *at_a.begin() == 0);
   EXPECT_TRUE(at_a.empty() || *at_a.rbegin() < *at_b.begin());
@@ -788,7 +846,7 @@ TEST_F(tcp_sink_test, without_a_resend_window_a_reset_loses_at_most_the_kernel_b
   // sender's (at most tcp_wmem's maximum), the receiver's and what the
   // receiver read of a block it did not finish.
   std::size_t lost = *at_b.begin() - at_a.size();
-  EXPECT_LE(lost * size, max_send_buffer() + (1u << 20)) << lost << " blocks lost";
+  EXPECT_LE(lost * reset_block_size, max_send_buffer() + (1u << 20)) << lost << " blocks lost";
   EXPECT_EQ(a.connections(), 1u);
 }
 

@@ -8,6 +8,8 @@
 #include "actors/deflate.hpp"
 #include "actors/file_name.hpp"
 
+#include "log_text.hpp"
+
 #include <gtest/gtest.h>
 
 #include <cstdint>
@@ -19,6 +21,7 @@
 namespace {
 
 using namespace logpipe;
+using logpipe::test::log_text;
 using wire::block;
 using wire::decoder;
 using wire::decoder_limits;
@@ -36,16 +39,6 @@ std::string pattern(std::size_t size, std::uint32_t seed = 1) {
   std::string s(size, '\0');
   for (auto& c : s)
     c = static_cast<char>(gen() & 0xFF);
-  return s;
-}
-
-std::string log_text(std::size_t size) {
-  std::string s;
-  std::size_t n = 0;
-  while (s.size() < size)
-    s += "2026-11-26T08:40:01.123456Z host app[1234]: request " + std::to_string(n++)
-         + " served in 12 ms\n";
-  s.resize(size);
   return s;
 }
 
