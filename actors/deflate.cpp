@@ -62,6 +62,10 @@ void deflate_block(const char* data, std::size_t size, int level, std::vector<ch
   }
   deflateEnd(&zs);
   out.resize(out_done);
+  // The block keeps this buffer while it travels (and while an output keeps
+  // it to send again): give back what deflateBound() reserved beyond the
+  // compressed size, often three quarters of it for log text.
+  out.shrink_to_fit();
 }
 
 // The zlib header (2 bytes) and trailer (Adler-32, 4 bytes) are handled here

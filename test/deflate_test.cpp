@@ -255,3 +255,17 @@ TEST(deflate, inflates_streams_with_a_smaller_window) {
 }
 
 } // namespace
+
+namespace {
+
+TEST(deflate, a_compressed_block_keeps_no_spare_room) {
+  // Blocks keep their buffer while they travel: deflateBound()'s reserve
+  // (about the input's size) must not stay with them.
+  auto text = logpipe::test::log_text(100000);
+  std::vector<char> out;
+  logpipe::deflate_block(text.data(), text.size(), logpipe::default_compress_level, out);
+  EXPECT_LT(out.size(), text.size() / 4);
+  EXPECT_EQ(out.capacity(), out.size());
+}
+
+} // namespace
