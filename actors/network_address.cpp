@@ -1,7 +1,9 @@
 #include "actors/network_address.hpp"
 
 #include <arpa/inet.h>
+#include <netdb.h>
 
+#include <cerrno>
 #include <charconv>
 #include <cstring>
 
@@ -76,6 +78,21 @@ std::string to_string(const host_port& x) {
   if (x.host.find(':') != std::string::npos)
     return "[" + x.host + "]:" + std::to_string(x.port);
   return x.host + ":" + std::to_string(x.port);
+}
+
+address_list resolve(const host_port& x, bool passive, std::string& error) {
+  addrinfo hints{};
+  hints.ai_family = AF_UNSPEC;
+  hints.ai_socktype = SOCK_STREAM;
+  hints.ai_flags = AI_NUMERICSERV | (passive ? AI_PASSIVE : 0);
+  addrinfo* found = nullptr;
+  auto port = std::to_string(x.port);
+  if (int rc = ::getaddrinfo(x.host.c_str(), port.c_str(), &hints, &found); rc != 0) {
+    error = "cannot resolve " + x.host + ": "
+            + (rc == EAI_SYSTEM ? std::strerror(errno) : gai_strerror(rc));
+    return address_list(nullptr, &::freeaddrinfo);
+  }
+  return address_list(found, &::freeaddrinfo);
 }
 
 std::optional<ip_network> parse_network(std::string_view text, std::string& error) {

@@ -1,9 +1,13 @@
 #pragma once
 
 // Addresses in the configuration: "host:port" endpoints (IPv6 in brackets)
-// and client networks in CIDR form ("10.0.0.0/8", "::1/128").
+// and client networks in CIDR form ("10.0.0.0/8", "::1/128"), and resolving
+// an endpoint to socket addresses.
+
+#include <netdb.h>
 
 #include <array>
+#include <memory>
 #include <cstdint>
 #include <optional>
 #include <string>
@@ -23,6 +27,13 @@ std::optional<host_port> parse_host_port(std::string_view text, std::string& err
 
 /// "host:port", with brackets around an IPv6 address.
 std::string to_string(const host_port& x);
+
+/// getaddrinfo()'s list, freed with it.
+using address_list = std::unique_ptr<addrinfo, void (*)(addrinfo*)>;
+
+/// The stream-socket addresses of `x` (to listen on if `passive`); nothing,
+/// and why in `error`, if the name does not resolve.
+address_list resolve(const host_port& x, bool passive, std::string& error);
 
 /// An IPv4 or IPv6 network. IPv4 networks also match IPv4-mapped IPv6
 /// addresses (::ffff:a.b.c.d), as a dual-stack listener reports them.

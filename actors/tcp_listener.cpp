@@ -30,17 +30,9 @@ constexpr int receive_buffer = 1024 * 1024;
 // `error`. Made here rather than by CAF to set the receive buffer, which
 // accepted connections inherit.
 int open_listening_socket(const host_port& where, std::string& error) {
-  addrinfo hints{};
-  hints.ai_family = AF_UNSPEC;
-  hints.ai_socktype = SOCK_STREAM;
-  hints.ai_flags = AI_PASSIVE | AI_NUMERICSERV;
-  addrinfo* found = nullptr;
-  auto port = std::to_string(where.port);
-  if (int rc = ::getaddrinfo(where.host.c_str(), port.c_str(), &hints, &found); rc != 0) {
-    error = gai_strerror(rc);
+  auto found = resolve(where, true, error);
+  if (!found)
     return -1;
-  }
-  std::unique_ptr<addrinfo, decltype(&::freeaddrinfo)> guard(found, &::freeaddrinfo);
   int fd = ::socket(found->ai_family, found->ai_socktype | SOCK_NONBLOCK | SOCK_CLOEXEC,
                     found->ai_protocol);
   if (fd < 0) {

@@ -57,12 +57,6 @@ constexpr auto resend_horizon = std::chrono::seconds(10);
 
 // ---- connecting, on a thread of its own (no CAF here) ---------------------
 
-std::string resolver_error(int rc) {
-  if (rc == EAI_SYSTEM)
-    return std::strerror(errno);
-  return gai_strerror(rc);
-}
-
 // Waits for a non-blocking connect to finish; 0 or the error.
 int await_connect(int fd, steady::time_point deadline) {
   for (;;) {
@@ -90,19 +84,11 @@ int await_connect(int fd, steady::time_point deadline) {
 // with the reason in `error`.
 int connect_until(const host_port& address, steady::time_point deadline,
                   std::string& error) {
-  addrinfo hints{};
-  hints.ai_family = AF_UNSPEC;
-  hints.ai_socktype = SOCK_STREAM;
-  hints.ai_flags = AI_NUMERICSERV;
-  addrinfo* found = nullptr;
-  auto port = std::to_string(address.port);
-  if (auto rc = ::getaddrinfo(address.host.c_str(), port.c_str(), &hints, &found); rc != 0) {
-    error = "cannot resolve " + address.host + ": " + resolver_error(rc);
+  auto found = resolve(address, false, error);
+  if (!found)
     return -1;
-  }
-  std::unique_ptr<addrinfo, decltype(&::freeaddrinfo)> guard(found, &::freeaddrinfo);
   error = "no address";
-  for (auto* ai = found; ai != nullptr; ai = ai->ai_next) {
+  for (auto* ai = found.get(); ai != nullptr; ai = ai->ai_next) {
     int fd = ::socket(ai->ai_family, ai->ai_socktype | SOCK_NONBLOCK | SOCK_CLOEXEC,
                       ai->ai_protocol);
     if (fd < 0) {
@@ -142,7 +128,8 @@ std::optional<std::size_t> link_of(self_ptr self, caf::io::connection_handle hdl
 }
 
 void ack(self_ptr self, const outgoing_block& block) {
-  self->send(self->state.bus, ack_atom_v, self->state.index, block.input, block.seq);
+  const auto& blk = block.block();
+  self->send(self->state.bus, ack_atom_v, self->state.index, blk.input, blk.seq);
 }
 
 // The kernel took all of a piece: its block may be acked, and the piece is
@@ -418,8 +405,6 @@ void take_block(self_ptr self, caf::message msg) {
   auto block = std::make_shared<outgoing_block>();
   block->msg = std::move(msg);
   const auto& blk = block->block();
-  block->input = blk.input;
-  block->seq = blk.seq;
   if (blk.bytes.empty()) {
     ack(self, *block);
     return;

@@ -59,8 +59,6 @@ struct outgoing_block {
   caf::message msg;
   /// Routing key: origin and file name.
   std::string stream;
-  std::uint32_t input = 0;
-  std::uint64_t seq = 0;
   /// Pieces not yet completely handed to the kernel.
   std::size_t pieces_left = 0;
 

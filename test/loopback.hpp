@@ -18,18 +18,40 @@
 
 namespace logpipe::test {
 
-/// A port nothing listens on right now (the kernel's pick, then released).
-inline std::uint16_t free_port() {
-  int fd = ::socket(AF_INET, SOCK_STREAM, 0);
+/// 127.0.0.1:`port` as a socket address.
+inline sockaddr_in loopback_address(std::uint16_t port) {
   sockaddr_in addr{};
   addr.sin_family = AF_INET;
   addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  addr.sin_port = htons(port);
+  return addr;
+}
+
+/// A TCP socket (`flags` as for socket(2)'s type) bound to 127.0.0.1 on a
+/// port the kernel picks, which it stores in `port`. `before_bind` may set
+/// options first (such as a receive buffer, which must precede listen()).
+template <class F = void (*)(int)>
+int bound_loopback_socket(int flags, std::uint16_t& port, F before_bind = [](int) {}) {
+  int fd = ::socket(AF_INET, SOCK_STREAM | flags, 0);
+  if (fd < 0)
+    throw std::runtime_error("bound_loopback_socket: no socket");
+  before_bind(fd);
+  auto addr = loopback_address(0);
   socklen_t len = sizeof addr;
-  if (fd < 0 || ::bind(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr) != 0
-      || ::getsockname(fd, reinterpret_cast<sockaddr*>(&addr), &len) != 0)
-    throw std::runtime_error("free_port: no socket");
-  ::close(fd);
-  return ntohs(addr.sin_port);
+  if (::bind(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr) != 0
+      || ::getsockname(fd, reinterpret_cast<sockaddr*>(&addr), &len) != 0) {
+    ::close(fd);
+    throw std::runtime_error("bound_loopback_socket: cannot bind");
+  }
+  port = ntohs(addr.sin_port);
+  return fd;
+}
+
+/// A port nothing listens on right now (the kernel's pick, then released).
+inline std::uint16_t free_port() {
+  std::uint16_t port = 0;
+  ::close(bound_loopback_socket(0, port));
+  return port;
 }
 
 /// A connected client socket, owned (closed at the end of its scope).
@@ -42,10 +64,7 @@ public:
     auto deadline = std::chrono::steady_clock::now() + timeout;
     for (;;) {
       fd_ = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
-      sockaddr_in addr{};
-      addr.sin_family = AF_INET;
-      addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-      addr.sin_port = htons(port);
+      auto addr = loopback_address(port);
       if (::connect(fd_, reinterpret_cast<sockaddr*>(&addr), sizeof addr) == 0)
         return;
       ::close(fd_);

@@ -6,6 +6,9 @@
 
 #include <gtest/gtest.h>
 
+#include <arpa/inet.h>
+#include <netinet/in.h>
+
 #include <array>
 #include <cstdint>
 #include <initializer_list>
@@ -211,6 +214,20 @@ TEST(network_address, unmapped_address_drops_the_ipv4_mapped_prefix_only) {
   EXPECT_EQ(unmapped_address("::ffff:"), "::ffff:");
   EXPECT_EQ(unmapped_address("::ffff:abcd"), "::ffff:abcd");
   EXPECT_EQ(unmapped_address("::ffff:1.2.3"), "::ffff:1.2.3");
+}
+
+TEST(network_address, resolves_numeric_endpoints_to_stream_addresses) {
+  for (bool passive : {false, true}) {
+    std::string error;
+    auto v4 = resolve(host_port{"127.0.0.1", 5151}, passive, error);
+    ASSERT_TRUE(v4) << error;
+    EXPECT_EQ(v4->ai_family, AF_INET);
+    EXPECT_EQ(v4->ai_socktype, SOCK_STREAM);
+    EXPECT_EQ(ntohs(reinterpret_cast<const sockaddr_in*>(v4->ai_addr)->sin_port), 5151);
+    auto v6 = resolve(host_port{"::1", 80}, passive, error);
+    ASSERT_TRUE(v6) << error;
+    EXPECT_EQ(v6->ai_family, AF_INET6);
+  }
 }
 
 } // namespace

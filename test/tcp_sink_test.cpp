@@ -6,6 +6,7 @@
 #include "actors/tcp_sink.hpp"
 
 #include "actor_fixture.hpp"
+#include "loopback.hpp"
 #include "wait_until.hpp"
 #include "actors/wire.hpp"
 #include "config/config.hpp"
@@ -59,21 +60,12 @@ public:
   /// are refused. Decodes blocks of at most `max_block` bytes.
   explicit test_receiver(bool listening, std::size_t max_block = wire::max_block_1x)
     : max_block_(max_block) {
-    listen_fd_ = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
-    if (listen_fd_ < 0)
-      throw std::runtime_error("socket failed");
-    // A small receive buffer (inherited by accepted sockets, and no
-    // autotuning): what the kernel holds for an unread peer stays small.
-    int size = 64 * 1024;
-    ::setsockopt(listen_fd_, SOL_SOCKET, SO_RCVBUF, &size, sizeof(size));
-    sockaddr_in addr{};
-    addr.sin_family = AF_INET;
-    addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    socklen_t length = sizeof(addr);
-    if (::bind(listen_fd_, reinterpret_cast<sockaddr*>(&addr), sizeof(addr)) != 0
-        || ::getsockname(listen_fd_, reinterpret_cast<sockaddr*>(&addr), &length) != 0)
-      throw std::runtime_error("bind failed");
-    port_ = ntohs(addr.sin_port);
+    listen_fd_ = bound_loopback_socket(SOCK_CLOEXEC | SOCK_NONBLOCK, port_, [](int fd) {
+      // A small receive buffer (inherited by accepted sockets, and no
+      // autotuning): what the kernel holds for an unread peer stays small.
+      int size = 64 * 1024;
+      ::setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &size, sizeof(size));
+    });
     wake_fd_ = ::eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
     if (listening)
       start_listening();
@@ -261,16 +253,9 @@ private:
 class unanswered_port {
 public:
   unanswered_port() {
-    listen_fd_ = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
-    sockaddr_in addr{};
-    addr.sin_family = AF_INET;
-    addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    socklen_t length = sizeof(addr);
-    if (::bind(listen_fd_, reinterpret_cast<sockaddr*>(&addr), sizeof(addr)) != 0
-        || ::getsockname(listen_fd_, reinterpret_cast<sockaddr*>(&addr), &length) != 0
-        || ::listen(listen_fd_, 0) != 0)
+    listen_fd_ = bound_loopback_socket(SOCK_CLOEXEC, port_);
+    if (::listen(listen_fd_, 0) != 0)
       throw std::runtime_error("cannot open a port");
-    port_ = ntohs(addr.sin_port);
     // Fill the accept queue (never accepted).
     for (int i = 0; i < 3; ++i)
       fillers_.push_back(connect_nonblocking());
@@ -296,10 +281,7 @@ public:
 private:
   int connect_nonblocking() {
     int fd = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
-    sockaddr_in addr{};
-    addr.sin_family = AF_INET;
-    addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    addr.sin_port = htons(port_);
+    auto addr = loopback_address(port_);
     ::connect(fd, reinterpret_cast<sockaddr*>(&addr), sizeof(addr));
     return fd;
   }
