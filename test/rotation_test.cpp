@@ -164,7 +164,12 @@ TEST(rotation, slow_hook_can_be_terminated) {
 TEST(rotation, background_hooks_report_unusual_ends_and_kill_late_ones) {
   background_hooks hooks;
   auto t0 = std::chrono::steady_clock::now();
+  // A hook that succeeds is reaped without a word.
   hooks.start("exit 0", {}, t0);
+  ASSERT_TRUE(logpipe::test::wait_until([&] {
+    EXPECT_EQ(hooks.supervise(t0 + 1s, 10s), std::vector<std::string>{});
+    return hooks.empty();
+  }));
   hooks.start("exit 3", {}, t0);
   hooks.start("sleep 30", {}, t0);
   std::vector<std::string> ends;
