@@ -12,7 +12,7 @@ namespace logpipe {
 
 /// Bumped whenever log_block's fields or their meaning change; nodes that
 /// disagree on it refuse to link (an unknown type arrives empty in CAF).
-constexpr std::uint32_t protocol_version = 1;
+constexpr std::uint32_t protocol_version = 2;
 
 /// Bits of log_block::flags.
 enum block_flags : std::uint32_t {
@@ -30,6 +30,11 @@ struct log_block {
   std::string file_name;
   /// Offset of the first byte in the source file (or stream).
   std::uint64_t offset = 0;
+  /// Names one generation of the source: a file input gives each file a
+  /// random id, and a new one when the file is truncated or replaced, so that
+  /// (origin, file_name, source_id, offset) names the same bytes wherever and
+  /// however often they are sent. 0 when the input cannot tell (tcp).
+  std::uint64_t source_id = 0;
   /// block_flags.
   std::uint32_t flags = 0;
   /// Index of the local input that published the block; with `seq` it names
@@ -43,7 +48,7 @@ struct log_block {
 template <class Inspector>
 typename Inspector::result_type inspect(Inspector& f, log_block& x) {
   return f(caf::meta::type_name("logpipe.log_block"), x.origin, x.file_name,
-           x.offset, x.flags, x.input, x.seq, x.bytes);
+           x.offset, x.source_id, x.flags, x.input, x.seq, x.bytes);
 }
 
 bool operator==(const log_block& a, const log_block& b);
