@@ -1,5 +1,7 @@
 #include "actors/component_registry.hpp"
 
+#include "actors/caf_ingress.hpp"
+#include "actors/caf_link.hpp"
 #include "actors/dir_watcher.hpp"
 #include "actors/exec_input.hpp"
 #include "actors/file_sink.hpp"
@@ -77,10 +79,12 @@ void register_builtin_kinds(component_registry& registry) {
   registry.add_input(exec_input_schema(), spawn_exec_input);
   registry.add_input(file_input_schema(), spawn_file_input);
   registry.add_input(tcp_input_schema(), spawn_tcp_input, kind_needs::middleman);
+  registry.add_input(caf_input_schema(), spawn_caf_input, kind_needs::middleman);
   registry.add_output(stdout_output_schema(), spawn_stdout_output);
   registry.add_output(null_output_schema(), spawn_null_output);
   registry.add_output(file_sink_schema(), spawn_file_sink);
   registry.add_output(tcp_sink_schema(), spawn_tcp_sink, kind_needs::middleman);
+  registry.add_output(caf_output_schema(), spawn_caf_output, kind_needs::middleman);
 }
 
 } // namespace logpipe

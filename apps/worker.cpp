@@ -1,5 +1,6 @@
 #include "apps/worker.hpp"
 
+#include "actors/link_settings.hpp"
 #include "actors/logging.hpp"
 #include "actors/supervisor.hpp"
 #include "messages/registration.hpp"
@@ -83,8 +84,10 @@ int run_worker(const config::agent_config& config, const component_registry& reg
   // signalled); the timeout only paces work stealing, and at CAF's default
   // 10 ms it costs an idle agent about 1 % of a core.
   cfg.set("work-stealing.relaxed-sleep-duration", caf::timespan{std::chrono::milliseconds(100)});
-  if (registry.needs_middleman(config))
+  if (registry.needs_middleman(config)) {
     cfg.load<caf::io::middleman>();
+    apply_link_settings(cfg, config);
+  }
   caf::actor_system sys{cfg};
   auto sup = sys.spawn(supervisor, config, &registry, start_once);
   log::notice("agent {} started: {} inputs, {} outputs", config.agent.name,

@@ -60,6 +60,10 @@ struct agent_section {
   std::chrono::microseconds restart_backoff_max{std::chrono::seconds(30)};
   std::size_t restart_limit = 5;             // restarts within restart_window
   std::chrono::microseconds restart_window{std::chrono::seconds(60)};
+  /// Links to other agents (caf inputs and outputs): heartbeat period, and
+  /// silence after which the peer is taken as gone.
+  std::chrono::microseconds heartbeat_interval{std::chrono::seconds(1)};
+  std::chrono::microseconds heartbeat_timeout{std::chrono::seconds(5)};
 };
 
 struct log_section {

@@ -454,10 +454,23 @@ parsed_keys parse_keys(context& ctx, const toml::table& table,
                        const std::string& detail, const position& table_where) {
   parsed_keys out;
   std::set<std::string> configured; // including invalid ones: no default, no "missing"
-  for (const auto& [key, node] : table) {
-    const std::string name(key.str());
+  // Keys declared with a dot ("tls.cert") are written as an inline table
+  // (tls = { cert = "..." }) or as dotted keys: both arrive as a sub-table.
+  auto declares_group = [&](const std::string& group) {
+    return std::any_of(specs.begin(), specs.end(), [&](const key_spec* s) {
+      return s->name.compare(0, group.size() + 1, group + ".") == 0;
+    });
+  };
+  std::vector<std::pair<std::string, const toml::table*>> tables{{"", &table}};
+  for (std::size_t t = 0; t < tables.size(); ++t) {
+  for (const auto& [key, node] : *tables[t].second) {
+    const std::string name = tables[t].first + std::string(key.str());
     auto spec = std::find_if(specs.begin(), specs.end(),
                              [&](const key_spec* s) { return s->name == name; });
+    if (spec == specs.end() && node.is_table() && declares_group(name)) {
+      tables.emplace_back(name + ".", node.as_table());
+      continue;
+    }
     if (spec == specs.end()) {
       std::vector<std::string> names;
       for (const auto* s : specs)
@@ -480,6 +493,7 @@ parsed_keys parse_keys(context& ctx, const toml::table& table,
     }
     out.values.emplace(name, std::move(*converted.result));
     out.set_at.emplace(name, node_position(ctx, node));
+  }
   }
   for (const auto* spec : specs) {
     if (configured.count(spec->name) != 0)
@@ -548,6 +562,16 @@ agent_section to_agent_section(context& ctx, const parsed_keys& keys) {
   bool have_max = copy<microseconds>(keys, "restart_backoff_max", agent.restart_backoff_max);
   copy<std::int64_t>(keys, "restart_limit", agent.restart_limit);
   copy<microseconds>(keys, "restart_window", agent.restart_window);
+  copy<microseconds>(keys, "heartbeat_interval", agent.heartbeat_interval);
+  copy<microseconds>(keys, "heartbeat_timeout", agent.heartbeat_timeout);
+  if (agent.heartbeat_timeout <= agent.heartbeat_interval) {
+    auto where = keys.set_at.count("heartbeat_timeout") ? keys.set_at.at("heartbeat_timeout")
+                                                        : keys.set_at.at("heartbeat_interval");
+    ctx.report(where, "key 'heartbeat_timeout' in [agent] ("
+                          + format_duration(agent.heartbeat_timeout)
+                          + ") must be longer than heartbeat_interval ("
+                          + format_duration(agent.heartbeat_interval) + ")");
+  }
   if (have_min && have_max && agent.restart_backoff_min > agent.restart_backoff_max) {
     // Point at whichever of the two was written (min first).
     auto where = keys.set_at.count("restart_backoff_min") ? keys.set_at.at("restart_backoff_min")
@@ -662,6 +686,38 @@ std::vector<component_config> load_components(context& ctx, const toml::table& r
   return out;
 }
 
+// An agent process has one TLS identity for all its links, and links either
+// all use it or none does (CAF keeps one connection per peer agent, whichever
+// port it came through): every component whose kind has `tls` keys must set
+// the same files, or none.
+void check_one_tls_identity(context& ctx, const agent_config& config, const kind_lookup& kinds) {
+  static const std::vector<std::string> keys{"tls.cert", "tls.key", "tls.ca"};
+  auto identity = [](const component_config& c) {
+    std::vector<std::string> files;
+    for (const auto& key : keys)
+      files.push_back(c.has(key) ? c.get_string(key) : std::string());
+    return files;
+  };
+  auto describe = [](const component_config& c) {
+    return component_label(c.kind_role, c.index)
+           + (c.has("tls.cert") ? std::string(" (tls with ") + c.get_string("tls.cert") + ")"
+                                : std::string(" (no tls)"));
+  };
+  const component_config* first = nullptr;
+  for (const auto* list : {&config.inputs, &config.outputs})
+    for (const auto& c : *list) {
+      auto schema = kinds.find(c.kind_role, c.type);
+      if (schema == nullptr || schema->find("tls.cert") == nullptr)
+        continue;
+      if (first == nullptr)
+        first = &c;
+      else if (identity(c) != identity(*first))
+        ctx.report(c.where_of(c.has("tls.cert") ? "tls.cert" : "type"),
+                   "key 'tls' in " + describe(c) + " differs from " + describe(*first)
+                     + ": an agent's links all use the same TLS identity, or none does");
+    }
+}
+
 fs::path folder_of(const fs::path& file) {
   auto absolute = file.empty() ? fs::current_path() / "x" : fs::absolute(file);
   return absolute.lexically_normal().parent_path();
@@ -707,6 +763,7 @@ agent_config load_string(const std::string& text, const fs::path& file, const ki
   config.log = to_log_section(load_section(ctx, root, "log", log_keys()));
   config.inputs = load_components(ctx, root, role::input, kinds);
   config.outputs = load_components(ctx, root, role::output, kinds);
+  check_one_tls_identity(ctx, config, kinds);
   if (!ctx.problems.empty())
     throw_problems(std::move(ctx.problems));
   return config;

@@ -119,6 +119,15 @@ const std::vector<key_spec>& agent_keys() {
       bounded(make_key("restart_window", value_kind::duration, "\"60s\"",
                        "Period over which `restart_limit` is counted."),
               us_per_s),
+      bounded(make_key("heartbeat_interval", value_kind::duration, "\"1s\"",
+                       "Links to other agents (`caf` inputs and outputs) send a heartbeat "
+                       "this often when idle."),
+              10 * us_per_ms),
+      bounded(make_key("heartbeat_timeout", value_kind::duration, "\"5s\"",
+                       "A linked agent silent for this long is taken as gone: its link "
+                       "reconnects and sends again what it had not acknowledged. Must be "
+                       "longer than the peer's `heartbeat_interval`."),
+              100 * us_per_ms),
   };
   return keys;
 }

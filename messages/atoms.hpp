@@ -44,5 +44,7 @@ CAF_BEGIN_TYPE_ID_BLOCK(logpipe, caf::first_custom_type_id)
   CAF_ADD_ATOM(logpipe, logpipe, retry_atom, "retry")
   CAF_ADD_ATOM(logpipe, logpipe, resume_atom, "resume")
   CAF_ADD_ATOM(logpipe, logpipe, session_atom, "session")
+  CAF_ADD_ATOM(logpipe, logpipe, hello_atom, "hello")
+  CAF_ADD_ATOM(logpipe, logpipe, delivered_atom, "delivered")
 
 CAF_END_TYPE_ID_BLOCK(logpipe)

@@ -6,11 +6,11 @@ set -eu
 
 PACKAGES="
   build-essential cmake pkg-config
-  libcaf-dev libtomlplusplus-dev libspdlog-dev libfmt-dev zlib1g-dev
+  libcaf-dev libssl-dev libtomlplusplus-dev libspdlog-dev libfmt-dev zlib1g-dev
   libgtest-dev libgmock-dev libbenchmark-dev
   python3 procps
   clang libclang-rt-14-dev
-  socat
+  socat openssl
 "
 
 missing=""
