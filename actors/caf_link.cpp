@@ -18,7 +18,6 @@ namespace {
 using self_ptr = caf_link_impl;
 using status = remote_ingress::status;
 
-constexpr std::size_t max_endpoints = 8;
 /// While no endpoint is linked, each is tried again after this, doubling up
 /// to max_backoff (or disable_timeout if shorter): a restarted aggregator is
 /// found again within about max_backoff.
@@ -230,9 +229,8 @@ caf_link_actor::behavior_type caf_link(self_ptr self, component_context ctx,
   st.window = static_cast<std::size_t>(cfg.get_int("window"));
   st.connect_timeout = cfg.get_duration("connect_timeout");
   st.disable_timeout = cfg.get_duration("disable_timeout");
-  auto texts = cfg.get_list("endpoints");
-  if (cfg.has("connect"))
-    texts.insert(texts.begin(), cfg.get_string("connect"));
+  auto texts = cfg.has("connect") ? config::string_list{cfg.get_string("connect")}
+                                  : cfg.get_list("endpoints");
   for (const auto& text : texts) {
     std::string error;
     remote_ingress ep;
@@ -244,9 +242,7 @@ caf_link_actor::behavior_type caf_link(self_ptr self, component_context ctx,
   if (!uses_tls(cfg))
     log::warn("output {}: links to {} are plaintext (no `tls`)", st.component,
               texts.size() == 1 ? texts.front() : std::to_string(texts.size()) + " endpoints");
-  auto mode = cfg.get_string("balance") == "failover" ? balance_mode::failover
-                                                        : balance_mode::round_robin;
-  st.pool.emplace(st.endpoints.size(), mode,
+  st.pool.emplace(st.endpoints.size(), balance_of(cfg.get_string("balance")),
                   std::chrono::duration_cast<endpoint_pool::duration>(st.disable_timeout));
   self->set_down_handler([=](caf::down_msg& msg) {
     auto& st = self->state;
@@ -299,12 +295,7 @@ config::kind_schema caf_output_schema() {
              "Use either this or `endpoints`."),
     make_key("endpoints", value_kind::string_list, "[]",
              "Several receiving agents, 1 to 8 entries of \"host:port\"."),
-    choice_of(make_key("balance", value_kind::choice, "\"round_robin\"",
-                       "`round_robin`: a new stream (origin and file name) goes to the "
-                       "next healthy endpoint in turn and stays there while it is healthy. "
-                       "`failover`: everything goes to the first healthy endpoint in the "
-                       "list."),
-              {"round_robin", "failover"}),
+    balance_key(),
     bounded(make_key("disable_timeout", value_kind::duration, "\"60s\"",
                      "How long an endpoint whose link failed is left out while another "
                      "endpoint is linked. With none linked, every endpoint is tried again "
@@ -321,19 +312,15 @@ config::kind_schema caf_output_schema() {
     schema.keys.push_back(std::move(key));
   schema.check = [](const component_config& c) {
     auto problems = check_tls(c);
-    auto texts = c.get_list("endpoints");
-    if (c.has("connect"))
-      texts.insert(texts.begin(), c.get_string("connect"));
-    if (c.has("connect") == !c.get_list("endpoints").empty())
+    bool has_list = !c.get_list("endpoints").empty();
+    if (c.has("connect") == has_list) {
       problems.push_back({c.has("connect") ? "connect" : "endpoints",
                           "set exactly one of `connect` and `endpoints`"});
-    else if (texts.size() > max_endpoints)
-      problems.push_back({"endpoints", "has more than 8 entries"});
-    std::string error;
-    for (const auto& text : texts)
-      if (!parse_host_port(text, error))
-        problems.push_back({c.has("connect") ? "connect" : "endpoints",
-                            "\"" + text + "\": " + error});
+      return problems;
+    }
+    auto endpoint_problems = has_list ? check_endpoints("endpoints", c.get_list("endpoints"))
+                                      : check_endpoints("connect", {c.get_string("connect")});
+    problems.insert(problems.end(), endpoint_problems.begin(), endpoint_problems.end());
     return problems;
   };
   return schema;

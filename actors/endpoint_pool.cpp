@@ -1,9 +1,45 @@
 #include "actors/endpoint_pool.hpp"
 
+#include "actors/network_address.hpp"
+
 #include <algorithm>
+#include <set>
 #include <stdexcept>
 
 namespace logpipe {
+
+config::key_spec balance_key() {
+  using namespace config;
+  return choice_of(make_key("balance", value_kind::choice, "\"round_robin\"",
+                            "`round_robin`: a new stream (origin and file name) goes to the "
+                            "next healthy endpoint in turn and stays there while it is "
+                            "healthy. `failover`: everything goes to the first healthy "
+                            "endpoint in the list."),
+                   {"round_robin", "failover"});
+}
+
+balance_mode balance_of(const std::string& text) {
+  return text == "failover" ? balance_mode::failover : balance_mode::round_robin;
+}
+
+std::vector<config::key_problem> check_endpoints(const std::string& key,
+                                                 const std::vector<std::string>& entries) {
+  std::vector<config::key_problem> problems;
+  if (entries.empty() || entries.size() > max_endpoints)
+    problems.push_back({key, "must have 1 to " + std::to_string(max_endpoints)
+                               + " entries, got " + std::to_string(entries.size())});
+  std::set<std::string> seen;
+  for (std::size_t i = 0; i < entries.size(); ++i) {
+    std::string error;
+    auto entry = "entry " + std::to_string(i + 1) + " \"" + entries[i] + "\"";
+    auto address = parse_host_port(entries[i], error);
+    if (!address)
+      problems.push_back({key, entry + ": " + error});
+    else if (!seen.insert(to_string(*address)).second)
+      problems.push_back({key, entry + ": listed twice"});
+  }
+  return problems;
+}
 
 namespace {
 

@@ -6,6 +6,8 @@
 // backoff while every endpoint is down. No CAF and no clock of its own: every
 // call that needs the time takes it, so tests drive it with made-up times.
 
+#include "config/schema.hpp"
+
 #include <chrono>
 #include <cstddef>
 #include <optional>
@@ -22,6 +24,20 @@ enum class balance_mode {
   /// Every stream goes to the first healthy endpoint in list order.
   failover,
 };
+
+/// Most endpoints one output may list.
+constexpr std::size_t max_endpoints = 8;
+
+/// The `balance` key both network outputs declare.
+config::key_spec balance_key();
+
+/// `balance`'s value as a mode.
+balance_mode balance_of(const std::string& text);
+
+/// Problems of an endpoint list from the configuration (`key` names it in
+/// the messages): 1 to max_endpoints entries, each "host:port", none twice.
+std::vector<config::key_problem> check_endpoints(const std::string& key,
+                                                 const std::vector<std::string>& entries);
 
 class endpoint_pool {
 public:

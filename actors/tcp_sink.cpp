@@ -40,7 +40,6 @@ namespace {
 using self_ptr = tcp_sink_broker*;
 using steady = std::chrono::steady_clock;
 
-constexpr std::size_t max_endpoints = 8;
 constexpr std::size_t max_wire_name = 0xFFFF;
 /// A peer's data is read (so that its close is seen) and thrown away.
 constexpr std::uint32_t read_chunk = 4096;
@@ -473,9 +472,7 @@ caf::behavior tcp_sink(tcp_sink_broker* self, component_context ctx) {
     self->quit(caf::make_error(caf::sec::invalid_argument));
     return {};
   }
-  auto mode = cfg.get_string("balance") == "failover" ? balance_mode::failover
-                                                        : balance_mode::round_robin;
-  st.pool.emplace(st.links.size(), mode,
+  st.pool.emplace(st.links.size(), balance_of(cfg.get_string("balance")),
                   std::chrono::duration_cast<endpoint_pool::duration>(st.disable_timeout));
   self->send(st.bus, attach_atom_v, output_atom_v, st.index);
   return {
@@ -535,12 +532,7 @@ config::kind_schema tcp_sink_schema() {
   schema.keys = {
     required(make_key("endpoints", value_kind::string_list, "",
                       "Receivers, 1 to 8 entries of \"host:port\" or \"[IPv6]:port\".")),
-    choice_of(make_key("balance", value_kind::choice, "\"round_robin\"",
-                       "`round_robin`: a new stream (origin and file name) goes to the "
-                       "next healthy endpoint in turn and stays there while it is healthy. "
-                       "`failover`: everything goes to the first healthy endpoint in the "
-                       "list."),
-              {"round_robin", "failover"}),
+    balance_key(),
     bounded(make_key("disable_timeout", value_kind::duration, "\"60s\"",
                      "How long an endpoint that failed is left out while another endpoint "
                      "is healthy. With none healthy, the endpoints are retried after "
@@ -562,22 +554,7 @@ config::kind_schema tcp_sink_schema() {
             0, std::int64_t{1} << 30),
   };
   schema.check = [](const component_config& c) {
-    std::vector<key_problem> problems;
-    const auto& entries = c.get_list("endpoints");
-    if (entries.empty() || entries.size() > max_endpoints)
-      problems.push_back({"endpoints", "must have 1 to 8 entries, got "
-                                         + std::to_string(entries.size())});
-    std::set<std::string> seen;
-    for (std::size_t i = 0; i < entries.size(); ++i) {
-      std::string error;
-      auto entry = "entry " + std::to_string(i + 1) + " \"" + entries[i] + "\"";
-      auto address = parse_host_port(entries[i], error);
-      if (!address)
-        problems.push_back({"endpoints", entry + ": " + error});
-      else if (!seen.insert(to_string(*address)).second)
-        problems.push_back({"endpoints", entry + ": listed twice"});
-    }
-    return problems;
+    return check_endpoints("endpoints", c.get_list("endpoints"));
   };
   return schema;
 }
