@@ -1,15 +1,19 @@
 #!/usr/bin/env python3
-"""File -> collector -> TCP loopback -> aggregator -> file, with the shared
+"""File -> collector -> loopback -> aggregator -> file, with the shared
 agent-agnostic tools (../shared/bench or $LOGPIPE_BENCH_TOOLS): e2e.py for
 throughput and latency.py for per-line delay. Each round measures, in turn,
-the socat yardstick (no agent logic), logpipe, and logpipe with deflate, so
-that all three see the same machine load. Prints every run as a JSON line,
-then a table of medians.
+every pair asked for, so that all see the same machine load:
+  socat    the yardstick (no agent logic)
+  logpipe  tcp output -> tcp input (the 1.x wire protocol)
+  deflate  the same with compress / uncompress = "deflate"
+  caf      caf output -> caf input (CAF's distribution layer, acked end to end)
+  caf-tls  the same with `tls` on both sides (certificates from a test CA)
+Prints every run as a JSON line, then a table of medians.
 
-usage: tcp_pipeline_bench.py [--logpipe build/logpipe] [--sizes 100,1024]
-                             [--modes copy,append] [--rounds 3]
-                             [--pairs socat,logpipe,deflate] [--latency]
-                             [--work /tmp/logpipe-bench]
+usage: pipeline_bench.py [--logpipe build/logpipe] [--sizes 100,1024]
+                         [--modes copy,append] [--rounds 3]
+                         [--pairs socat,logpipe,deflate,caf,caf-tls] [--latency]
+                         [--work /tmp/logpipe-bench]
 """
 import argparse, json, os, shutil, statistics, subprocess, sys
 
@@ -39,14 +43,28 @@ def pair_commands(pair, binary, work, port, src_name):
     compress = pair == "deflate"
     for d in (f"{work}/aggregator-data", f"{work}/collector-data"):
         shutil.rmtree(d, ignore_errors=True)
+    if pair.startswith("caf"):
+        tls = {name: "" for name in ("aggregator", "collector")}
+        if pair == "caf-tls":
+            pki = f"{work}/pki"
+            if not os.path.exists(f"{pki}/collector.crt"):
+                subprocess.run([os.path.join(HERE, "..", "scripts", "make-tls-certs.sh"), pki,
+                                "bench-ca", "aggregator", "collector"], check=True)
+            for name in tls:
+                tls[name] = (f'tls = {{ cert = "{pki}/{name}.crt", key = "{pki}/{name}.key", '
+                             f'ca = "{pki}/bench-ca.crt" }}\n')
+        receiver = f'[[inputs]]\ntype = "caf"\nlisten = "127.0.0.1:{port}"\n' + tls["aggregator"]
+        sender = (f'[[outputs]]\ntype = "caf"\nconnect = "127.0.0.1:{port}"\n'
+                  + tls["collector"])
+    else:
+        receiver = f'[[inputs]]\ntype = "tcp"\nlisten = "127.0.0.1:{port}"\n'
+        sender = f'[[outputs]]\ntype = "tcp"\nendpoints = ["127.0.0.1:{port}"]\n'
     agent_config(f"{work}/aggregator.toml", "aggregator", work,
-                 f'[[inputs]]\ntype = "tcp"\nlisten = "127.0.0.1:{port}"\n'
-                 f'[[outputs]]\ntype = "file"\npath = "{out}"\n'
+                 receiver + f'[[outputs]]\ntype = "file"\npath = "{out}"\n'
                  + ('uncompress = "deflate"\n' if compress else ""))
     agent_config(f"{work}/collector.toml", "collector", work,
                  f'[[inputs]]\ntype = "file"\npath = "{watch}"\nfiles = ["*.log"]\n'
-                 + ('compress = "deflate"\n' if compress else "")
-                 + f'[[outputs]]\ntype = "tcp"\nendpoints = ["127.0.0.1:{port}"]\n')
+                 + ('compress = "deflate"\n' if compress else "") + sender)
     return (f"exec {binary} --no-daemon -f {work}/aggregator.toml",
             f"exec {binary} --no-daemon -f {work}/collector.toml")
 
@@ -112,7 +130,7 @@ def main():
               f"{med(lambda x: x['agg']['hwm_kib_max']) / 1024:.1f} |")
     if a.latency:
         print()
-        for pair in ("logpipe",):
+        for pair in [p for p in a.pairs.split(",") if p in ("logpipe", "caf", "caf-tls")]:
             agg, col = pair_commands(pair, binary, work, a.port, "lat.log")
             for r in range(a.rounds):
                 res = run_json([sys.executable, f"{TOOLS}/latency.py", "--agg", agg,
