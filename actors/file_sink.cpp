@@ -11,6 +11,7 @@
 
 #include <sys/stat.h>
 
+#include <algorithm>
 #include <exception>
 
 namespace logpipe {
@@ -96,6 +97,84 @@ void refuse(self_ptr self, const log_block& blk, const std::string& why) {
   ack(self, blk);
 }
 
+void flush_burst(file_sink_state& st) {
+  if (st.burst.bytes == 0)
+    return;
+  log::info("output {}: skipped {} bytes of {} already written", st.component,
+            st.burst.bytes, st.burst.file);
+  st.burst = duplicate_burst{};
+}
+
+// Counts skipped bytes; their line is logged when the burst ends (another
+// file, or a tick with no new skips).
+void note_duplicates(self_ptr self, const log_block& blk, std::uint64_t bytes) {
+  auto& st = self->state;
+  if (bytes == 0)
+    return;
+  st.duplicate_bytes += bytes;
+  auto file = shown_name(st, blk);
+  if (st.burst.bytes > 0 && st.burst.file != file)
+    flush_burst(st);
+  st.burst.file = std::move(file);
+  st.burst.bytes += bytes;
+  st.burst.grew = true;
+  schedule_tick(self);
+}
+
+void report_journal_error(file_sink_state& st) {
+  if (auto problem = st.ranges->take_error(); !problem.empty())
+    log::error("output {}: {}; after a restart, re-sent blocks may be written twice",
+               st.component, problem);
+}
+
+void report_change(const file_sink_state& st, const log_block& blk, const range_decision& d) {
+  switch (d.change) {
+    case range_decision::gap:
+      log::notice("output {}: {}: source bytes {} to {} never came; writing on from {}",
+                  st.component, shown_name(st, blk), d.end, blk.offset, blk.offset);
+      return;
+    case range_decision::restarted:
+      log::notice("output {}: {} is shorter than what was written to it (truncated or "
+                  "deleted?); writing on from source offset {}",
+                  st.component, shown_name(st, blk), blk.offset);
+      return;
+    default:
+      return;
+  }
+}
+
+/// Whether the bytes to write are the source's own, whose offsets say what a
+/// file already holds: a plain block as it came, or a deflated one inflated.
+bool writes_source_bytes(const log_block& blk, bool inflated) {
+  return (blk.flags & deflated) != 0 ? inflated : !inflated;
+}
+
+// Appends only the bytes the file does not hold yet; `duplicate` is set to
+// the count of those left out.
+append_result append_new_bytes(self_ptr self, const log_block& blk, const char* data,
+                               std::size_t size, std::uint64_t& duplicate) {
+  auto& st = self->state;
+  const auto key = log_key(st, blk);
+  std::uint64_t file_size = 0;
+  auto result = st.folder->open_for_append(blk.origin, blk.file_name, true, file_size);
+  if (result.outcome != append_result::written)
+    return result;
+  if (result.rotated)
+    st.ranges->rotated(key, result.rotated->old_size);
+  // Journals a changed record before the bytes are written.
+  const auto d = st.ranges->decide(key, file_size, blk.source_id, blk.offset, size);
+  report_journal_error(st);
+  report_change(st, blk, d);
+  duplicate = d.duplicate;
+  if (d.duplicate < size) {
+    auto written = st.folder->write_opened(data + d.duplicate, size - d.duplicate);
+    result.outcome = written.outcome;
+    result.error = written.error;
+    result.problem = std::move(written.problem);
+  }
+  return result;
+}
+
 void write_block(self_ptr self, const log_block& blk) {
   auto& st = self->state;
   if (auto why = st.folder->name_problem(blk.origin, blk.file_name); !why.empty()) {
@@ -108,9 +187,11 @@ void write_block(self_ptr self, const log_block& blk) {
     ack(self, blk);
     return;
   }
+  bool inflated = false;
   if (st.inflate) {
     st.inflated.clear();
     if (inflate_block(data, size, st.inflated, st.inflate_error)) {
+      inflated = true;
       data = st.inflated.data();
       size = st.inflated.size();
     } else {
@@ -123,7 +204,18 @@ void write_block(self_ptr self, const log_block& blk) {
                   st.component, shown_name(st, blk), st.inflate_error);
     }
   }
-  auto result = st.folder->append(blk.origin, blk.file_name, data, size);
+  std::uint64_t duplicate = 0;
+  append_result result;
+  if (st.ranges && blk.source_id != 0 && writes_source_bytes(blk, inflated)) {
+    result = append_new_bytes(self, blk, data, size, duplicate);
+  } else {
+    if (st.ranges) {
+      // Bytes that are not the source's own break the file's record.
+      st.ranges->forget(log_key(st, blk));
+      report_journal_error(st);
+    }
+    result = st.folder->append(blk.origin, blk.file_name, data, size);
+  }
   if (st.inflated.capacity() > max_kept_inflate_buffer)
     std::vector<char>().swap(st.inflated);
   if (result.rotated) {
@@ -138,8 +230,10 @@ void write_block(self_ptr self, const log_block& blk) {
                st.component, shown_name(st, blk), result.rotation_problem);
   switch (result.outcome) {
     case append_result::written:
-      ++st.blocks;
-      st.bytes += size;
+      if (duplicate < size)
+        ++st.blocks;
+      st.bytes += size - duplicate;
+      note_duplicates(self, blk, duplicate);
       ack(self, blk);
       return;
     case append_result::refused:
@@ -155,12 +249,22 @@ void write_block(self_ptr self, const log_block& blk) {
   }
 }
 
+/// The journal of the records of written_ranges in data_dir ("" without one).
+std::string positions_path(const component_context& ctx) {
+  if (ctx.data_dir.empty())
+    return {};
+  std::string name = ctx.config.name;
+  std::replace(name.begin(), name.end(), '/', '_');
+  return ctx.data_dir + "/file-output-" + name + ".positions";
+}
+
 } // namespace
 
 file_sink_state::~file_sink_state() {
-  log::info("output {}: wrote {} blocks, {} bytes; refused {} blocks; {} blocks were not "
-            "zlib streams; {} rotations",
-            component, blocks, bytes, refused, not_deflate, rotations);
+  flush_burst(*this);
+  log::info("output {}: wrote {} blocks, {} bytes; skipped {} bytes already written; "
+            "refused {} blocks; {} blocks were not zlib streams; {} rotations",
+            component, blocks, bytes, duplicate_bytes, refused, not_deflate, rotations);
 }
 
 file_sink_actor::behavior_type file_sink(self_ptr self, component_context ctx) {
@@ -186,6 +290,11 @@ file_sink_actor::behavior_type file_sink(self_ptr self, component_context ctx) {
     self->quit(caf::make_error(caf::sec::runtime_error, e.what()));
     return file_sink_actor::behavior_type::make_empty_behavior();
   }
+  if (st.folder->settings().layout == folder_layout::by_origin) {
+    st.ranges = std::make_unique<written_ranges>(positions_path(ctx));
+    if (auto problem = st.ranges->load(); !problem.empty())
+      log::warn("output {}: {}; re-sent blocks may be written twice", st.component, problem);
+  }
   self->send(ctx.bus, attach_atom_v, output_atom_v, ctx.index);
   return {
     [=](publish_atom, const log_block& blk) { write_block(self, blk); },
@@ -194,7 +303,11 @@ file_sink_actor::behavior_type file_sink(self_ptr self, component_context ctx) {
       st.tick_scheduled = false;
       for (const auto& how : st.hooks.supervise(self->clock().now(), st.hook_timeout))
         log::warn("output {}: exec_after_rotating {}", st.component, how);
-      if (!st.hooks.empty())
+      // A burst of skips ends at a tick that saw none.
+      if (!st.burst.grew)
+        flush_burst(st);
+      st.burst.grew = false;
+      if (!st.hooks.empty() || st.burst.bytes > 0)
         schedule_tick(self);
     },
   };

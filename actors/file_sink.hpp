@@ -3,12 +3,14 @@
 // `[[outputs]] type = "file"`: writes each stream under its file name in an
 // output folder (an aggregator's end of logpipe): path/<file name>, or
 // path/<origin>/<file name>. Names are hostile input; a block is acked only
-// once all its bytes are written; files rotate by size with a hook.
+// once all its bytes are written; files rotate by size with a hook. With
+// by_origin, source bytes a file already holds are not written again.
 
 #include "actors/child_process.hpp"
 #include "actors/component_registry.hpp"
 #include "actors/output_folder.hpp"
 #include "actors/rotation.hpp"
+#include "actors/written_ranges.hpp"
 
 #include <caf/actor_clock.hpp>
 #include <caf/typed_event_based_actor.hpp>
@@ -26,6 +28,15 @@ namespace logpipe {
 using file_sink_actor = output_actor::extend<
   // Internal timer: reap the rotation hooks, kill those past hook_timeout.
   caf::reacts_to<tick_atom>>;
+
+/// Duplicate bytes skipped and not yet logged: one line per burst.
+struct duplicate_burst {
+  /// The file they were for, as logged.
+  std::string file;
+  std::uint64_t bytes = 0;
+  /// Bytes were added since the last tick (the burst goes on).
+  bool grew = false;
+};
 
 /// Keys already logged about, bounded: a hostile peer may send endless names.
 struct logged_once {
@@ -60,11 +71,16 @@ struct file_sink_state {
   /// Files already logged as refused, or as having non-zlib blocks.
   logged_once refused_names;
   logged_once not_deflate_names;
+  /// by_origin only: which source bytes each file holds.
+  std::unique_ptr<written_ranges> ranges;
+  duplicate_burst burst;
   std::uint64_t blocks = 0;
   std::uint64_t bytes = 0;
   std::uint64_t refused = 0;
   std::uint64_t not_deflate = 0;
   std::uint64_t rotations = 0;
+  /// Bytes of re-sent blocks not written, since they already were.
+  std::uint64_t duplicate_bytes = 0;
 };
 
 file_sink_actor::behavior_type

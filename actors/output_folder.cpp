@@ -102,6 +102,7 @@ output_folder::~output_folder() {
 }
 
 void output_folder::close_all() {
+  opened_ = false;
   for (auto& f : files_)
     close_fd(f.fd);
   files_.clear();
@@ -256,6 +257,7 @@ output_folder::find_or_open(std::string_view origin, std::string_view name,
 // Renames the file and opens a new one under its name. Leaves `file.fd` at
 // -1 (and `result` filled) if the new file cannot be opened.
 void output_folder::rotate(open_file& file, append_result& result) {
+  const std::uint64_t old_size = file.size;
   append_result folder_result;
   int dir = open_origin_folder(file.origin, folder_result);
   if (dir < 0) {
@@ -286,11 +288,19 @@ void output_folder::rotate(open_file& file, append_result& result) {
   if (dir != dir_fd_)
     ::close(dir);
   if (renamed)
-    result.rotated = folder_rotation{folder_of(file.origin), file.name, new_name};
+    result.rotated = folder_rotation{folder_of(file.origin), file.name, new_name, old_size};
 }
 
-append_result output_folder::append(std::string_view origin, std::string_view name,
-                                    const char* data, std::size_t size) {
+void output_folder::forget_front() {
+  close_fd(files_.front().fd);
+  by_key_.erase(files_.front().key);
+  files_.pop_front();
+  opened_ = false;
+}
+
+append_result output_folder::open_for_append(std::string_view origin, std::string_view name,
+                                             bool fresh_size, std::uint64_t& size) {
+  opened_ = false;
   append_result result;
   if (auto why = name_problem(origin, name); !why.empty()) {
     result.outcome = append_result::refused;
@@ -300,26 +310,59 @@ append_result output_folder::append(std::string_view origin, std::string_view na
   open_file* file = find_or_open(origin, name, result);
   if (!file)
     return result;
-  auto forget = [&] {
-    close_fd(file->fd);
-    by_key_.erase(file->key);
-    files_.pop_front(); // `file` is the front entry
-  };
+  if (fresh_size) {
+    struct stat info;
+    if (::fstat(file->fd, &info) != 0) {
+      result.outcome = append_result::failed;
+      result.error = errno;
+      result.problem = "cannot stat: " + errno_text(errno);
+      forget_front(); // `file` is the front entry
+      return result;
+    }
+    file->size = static_cast<std::uint64_t>(info.st_size);
+  }
   if (settings_.rotate_size > 0 && file->size >= settings_.rotate_size
       && !file->rotation_failed) {
     rotate(*file, result);
     if (file->fd < 0) {
-      forget();
+      forget_front();
       return result;
     }
   }
-  if (int err = write_all(file->fd, data, size, &file->size)) {
+  size = file->size;
+  opened_ = true;
+  return result;
+}
+
+append_result output_folder::write_opened(const char* data, std::size_t size) {
+  append_result result;
+  if (!opened_) {
+    result.outcome = append_result::failed;
+    result.error = EBADF;
+    result.problem = "no file opened to write to";
+    return result;
+  }
+  auto& file = files_.front();
+  if (int err = write_all(file.fd, data, size, &file.size)) {
     result.outcome = append_result::failed;
     result.error = err;
     result.problem = "cannot write: " + errno_text(err);
     // Its size and state are unknown now: open it afresh next time.
-    forget();
+    forget_front();
   }
+  return result;
+}
+
+append_result output_folder::append(std::string_view origin, std::string_view name,
+                                    const char* data, std::size_t size) {
+  std::uint64_t file_size = 0;
+  append_result result = open_for_append(origin, name, false, file_size);
+  if (result.outcome != append_result::written)
+    return result;
+  append_result written = write_opened(data, size);
+  result.outcome = written.outcome;
+  result.error = written.error;
+  result.problem = std::move(written.problem);
   return result;
 }
 

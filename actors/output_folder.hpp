@@ -41,6 +41,8 @@ struct folder_rotation {
   std::string folder;
   std::string old_name;
   std::string new_name;
+  /// The file's size when it was rotated.
+  std::uint64_t old_size = 0;
 };
 
 struct append_result {
@@ -88,6 +90,17 @@ public:
   append_result append(std::string_view origin, std::string_view name,
                        const char* data, std::size_t size);
 
+  /// append() in two steps, for a caller that decides what to write from
+  /// the file's size: opens the file (rotating it if due) and sets `size` to
+  /// its size now; `fresh_size` takes it with fstat even if the file was
+  /// already open (someone else may have truncated it). On success (outcome
+  /// `written`) the file is the one write_opened() appends to.
+  append_result open_for_append(std::string_view origin, std::string_view name,
+                                bool fresh_size, std::uint64_t& size);
+  /// Appends to the file the last successful open_for_append() opened
+  /// (outcome `failed` if there is none).
+  append_result write_opened(const char* data, std::size_t size);
+
   /// Closes every cached descriptor.
   void close_all();
 
@@ -123,6 +136,8 @@ private:
                           append_result& result);
   void rotate(open_file& file, append_result& result);
   void evict_oldest();
+  /// Closes and drops the front (most recently used) entry.
+  void forget_front();
 
   output_folder_settings settings_;
   mode_t folder_mode_;
@@ -132,6 +147,9 @@ private:
   std::unordered_map<std::string, file_list::iterator> by_key_;
   /// Reused to build lookup keys ("origin/name" or "name").
   std::string key_;
+  /// open_for_append() succeeded and nothing has touched the cache since:
+  /// the front entry is the file to write to.
+  bool opened_ = false;
 };
 
 } // namespace logpipe

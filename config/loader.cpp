@@ -712,7 +712,7 @@ void check_one_tls_identity(context& ctx, const agent_config& config, const kind
       if (first == nullptr)
         first = &c;
       else if (identity(c) != identity(*first))
-        ctx.report(c.where_of(c.has("tls.cert") ? "tls.cert" : "type"),
+        ctx.report(c.has("tls.cert") ? c.where_of("tls.cert") : c.where,
                    "key 'tls' in " + describe(c) + " differs from " + describe(*first)
                      + ": an agent's links all use the same TLS identity, or none does");
     }

@@ -60,7 +60,15 @@ public:
     out.kind_role = role::output;
     out.type = "stdout";
     out.summary = "Writes blocks to standard output.";
-    kinds_ = {exec, file, out};
+    // Keys declared with a dot are written as an inline table or dotted keys.
+    kind_schema link;
+    link.kind_role = role::output;
+    link.type = "link";
+    link.summary = "Sends blocks to another agent.";
+    link.keys = {make_key("tls.cert", value_kind::string, "", "Certificate."),
+                 make_key("tls.key", value_kind::string, "", "Key."),
+                 make_key("tls.ca", value_kind::string, "", "CA.")};
+    kinds_ = {exec, file, out, link};
   }
 
   const kind_schema* find(role r, std::string_view type) const override {
@@ -490,11 +498,11 @@ TEST(config_errors, unknown_kinds) {
             "\"exec\", \"file\"; did you mean 'exec'?");
   EXPECT_EQ(error_of("[[outputs]]\ntype = \"stdout\"\n[[outputs]]\ntype = \"kafka\"\n"),
             "/etc/logpipe/agent.toml:3:1: unknown output type 'kafka' in outputs[2]; known "
-            "types: \"stdout\"");
+            "types: \"link\", \"stdout\"");
   // An input kind is not an output kind.
   EXPECT_EQ(error_of("[[outputs]]\ntype = \"file\"\n"),
             "/etc/logpipe/agent.toml:1:1: unknown output type 'file' in outputs[1]; known "
-            "types: \"stdout\"");
+            "types: \"link\", \"stdout\"");
 }
 
 TEST(config_errors, section_shapes) {
@@ -668,8 +676,58 @@ TEST(schema, common_keys) {
   EXPECT_EQ(names(agent_keys()),
             (std::vector<std::string>{"name", "data_dir", "threads", "pid_file", "shutdown_grace",
                                       "restart_backoff_min", "restart_backoff_max",
-                                      "restart_limit", "restart_window"}));
+                                      "restart_limit", "restart_window",
+                                      "heartbeat_interval", "heartbeat_timeout"}));
   EXPECT_EQ(names(log_keys()), (std::vector<std::string>{"file", "level"}));
+}
+
+TEST(config, keys_with_a_dot_come_from_an_inline_table_or_dotted_keys) {
+  auto cfg = load_string("[[outputs]]\ntype = \"link\"\n"
+                         "tls = { cert = \"a.crt\", key = \"a.key\", ca = \"ca.crt\" }\n"
+                         "[[outputs]]\ntype = \"link\"\n"
+                         "tls.cert = \"a.crt\"\ntls.key = \"a.key\"\ntls.ca = \"ca.crt\"\n",
+                         file_name, kinds);
+  ASSERT_EQ(cfg.outputs.size(), 2u);
+  for (const auto& c : cfg.outputs) {
+    EXPECT_EQ(c.get_string("tls.cert"), "a.crt");
+    EXPECT_EQ(c.get_string("tls.key"), "a.key");
+    EXPECT_EQ(c.get_string("tls.ca"), "ca.crt");
+  }
+  EXPECT_EQ(cfg.outputs[1].where_of("tls.key").line, 7u);
+}
+
+TEST(config_errors, unknown_key_inside_an_inline_table) {
+  EXPECT_EQ(error_of("[[outputs]]\ntype = \"link\"\n"
+                     "tls = { cert = \"a\", kee = \"b\", ca = \"c\" }\n"),
+            "/etc/logpipe/agent.toml:3:21: unknown key 'tls.kee' in outputs[1] (type \"link\"); "
+            "did you mean 'tls.key'?");
+  // A table where no dotted keys are declared is just an unknown key.
+  EXPECT_EQ(error_of("[[outputs]]\ntype = \"stdout\"\ntls = { cert = \"a\" }\n"),
+            "/etc/logpipe/agent.toml:3:1: unknown key 'tls' in outputs[1] (type \"stdout\")");
+}
+
+TEST(config_errors, links_of_one_agent_share_one_tls_identity_or_none) {
+  const std::string a = "tls = { cert = \"a.crt\", key = \"a.key\", ca = \"ca.crt\" }\n";
+  const std::string b = "tls = { cert = \"b.crt\", key = \"b.key\", ca = \"ca.crt\" }\n";
+  const std::string link = "[[outputs]]\ntype = \"link\"\n";
+  EXPECT_TRUE(errors_of(link + a + link + a).empty());
+  EXPECT_TRUE(errors_of(link + link).empty());
+  EXPECT_EQ(error_of(link + a + link + b),
+            "/etc/logpipe/agent.toml:6:16: key 'tls' in outputs[2] (tls with b.crt) differs "
+            "from outputs[1] (tls with a.crt): an agent's links all use the same TLS "
+            "identity, or none does");
+  EXPECT_EQ(error_of(link + a + link),
+            "/etc/logpipe/agent.toml:4:1: key 'tls' in outputs[2] (no tls) differs from "
+            "outputs[1] (tls with a.crt): an agent's links all use the same TLS identity, "
+            "or none does");
+}
+
+TEST(config_errors, heartbeat_timeout_must_exceed_the_interval) {
+  EXPECT_EQ(error_of("[agent]\nheartbeat_interval = \"2s\"\nheartbeat_timeout = \"2s\"\n"),
+            "/etc/logpipe/agent.toml:3:21: key 'heartbeat_timeout' in [agent] (2s) must be "
+            "longer than heartbeat_interval (2s)");
+  EXPECT_TRUE(errors_of("[agent]\nheartbeat_interval = \"200ms\"\n"
+                        "heartbeat_timeout = \"1s\"\n").empty());
 }
 
 TEST(config, position_str) {

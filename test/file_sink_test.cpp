@@ -10,6 +10,7 @@
 #include "wait_until.hpp"
 
 #include "actors/deflate.hpp"
+#include "actors/logging.hpp"
 #include "actors/rotation.hpp"
 #include "config/config.hpp"
 
@@ -87,6 +88,8 @@ protected:
       throw std::runtime_error("mkdtemp failed");
     base = tmpl;
     out = base / "out";
+    data_dir = base / "data";
+    fs::create_directories(data_dir);
     bus = own(sys.spawn(recording_bus, rec));
   }
 
@@ -111,6 +114,7 @@ protected:
     ctx.index = output_index;
     ctx.bus = bus;
     ctx.agent_name = "test-agent";
+    ctx.data_dir = data_dir.string();
     sink = own(sys.spawn(file_sink, ctx));
     self->monitor(sink);
     run();
@@ -128,6 +132,37 @@ protected:
     auto seq = blk.seq;
     caf::anon_send(sink, publish_atom_v, std::move(blk));
     return seq;
+  }
+
+  /// Publishes a block of source generation `source_id` at `offset`.
+  std::uint64_t publish_at(const std::string& name, std::uint64_t source_id,
+                           std::uint64_t offset, const std::string& bytes,
+                           std::uint32_t flags = 0, const std::string& origin = "web-1") {
+    log_block blk;
+    blk.origin = origin;
+    blk.file_name = name;
+    blk.source_id = source_id;
+    blk.offset = offset;
+    blk.flags = flags;
+    blk.input = 1;
+    blk.seq = next_seq++;
+    blk.bytes.assign(bytes.begin(), bytes.end());
+    auto seq = blk.seq;
+    caf::anon_send(sink, publish_atom_v, std::move(blk));
+    return seq;
+  }
+
+  /// The output's state (the test scheduler runs nothing meanwhile).
+  const file_sink_state& state() {
+    auto* ptr = caf::actor_cast<caf::abstract_actor*>(sink);
+    return dynamic_cast<file_sink_actor::stateful_pointer<file_sink_state>>(ptr)->state;
+  }
+
+  /// Stops the output and starts a new one on the same folder and data_dir.
+  void restart(const std::string& extra) {
+    caf::anon_send_exit(sink, caf::exit_reason::kill);
+    run();
+    start(extra);
   }
 
   std::vector<std::uint64_t> acked() const {
@@ -157,6 +192,7 @@ protected:
   file_kind kinds;
   fs::path base;
   fs::path out;
+  fs::path data_dir;
   std::shared_ptr<bus_record> rec = std::make_shared<bus_record>();
   bus_actor bus;
   file_sink_actor sink;
@@ -376,6 +412,204 @@ TEST_F(file_sink_test, a_path_that_is_a_file_is_a_config_error) {
   std::ofstream(base / "file") << "x";
   out = base / "file";
   EXPECT_THROW(load(""), config::config_error);
+}
+
+
+// --- duplicates (layout = "by_origin", blocks with a source_id) ---------------
+
+constexpr std::uint64_t s1 = 0xabc1;
+constexpr std::uint64_t s2 = 0xabc2;
+const std::string by_origin = "layout = \"by_origin\"\n";
+
+TEST_F(file_sink_test, a_re_sent_block_is_not_written_twice) {
+  start(by_origin);
+  std::vector<std::uint64_t> sent;
+  sent.push_back(publish_at("app.log", s1, 0, "first\n"));
+  sent.push_back(publish_at("app.log", s1, 6, "second\n"));
+  sent.push_back(publish_at("app.log", s1, 0, "first\n"));
+  sent.push_back(publish_at("app.log", s1, 6, "second\n"));
+  run();
+  EXPECT_EQ(acked(), sent) << "duplicates are acked too";
+  EXPECT_EQ(read_file(out / "web-1" / "app.log"), "first\nsecond\n");
+  EXPECT_EQ(state().duplicate_bytes, 13u);
+  EXPECT_EQ(state().bytes, 13u);
+  EXPECT_FALSE(down_reason());
+}
+
+TEST_F(file_sink_test, a_partial_overlap_writes_only_the_new_part) {
+  start(by_origin);
+  publish_at("app.log", s1, 0, "0123456789");
+  publish_at("app.log", s1, 5, "56789ABCDE");
+  run();
+  EXPECT_EQ(acked().size(), 2u);
+  EXPECT_EQ(read_file(out / "web-1" / "app.log"), "0123456789ABCDE");
+  EXPECT_EQ(state().duplicate_bytes, 5u);
+}
+
+TEST_F(file_sink_test, a_new_source_id_appends_after_what_is_there) {
+  start(by_origin);
+  publish_at("app.log", s1, 0, "old generation\n");
+  publish_at("app.log", s2, 0, "new\n"); // the source was truncated or replaced
+  publish_at("app.log", s2, 0, "new\n");
+  run();
+  EXPECT_EQ(read_file(out / "web-1" / "app.log"), "old generation\nnew\n");
+}
+
+TEST_F(file_sink_test, a_gap_upstream_is_written_and_followed) {
+  start(by_origin);
+  publish_at("app.log", s1, 0, "aaaa");
+  publish_at("app.log", s1, 100, "bbbb"); // bytes 4 to 100 never came
+  publish_at("app.log", s1, 100, "bbbb");
+  publish_at("app.log", s1, 104, "cc");
+  run();
+  EXPECT_EQ(acked().size(), 4u);
+  EXPECT_EQ(read_file(out / "web-1" / "app.log"), "aaaabbbbcc");
+}
+
+TEST_F(file_sink_test, re_sent_blocks_are_skipped_after_a_restart) {
+  start(by_origin);
+  publish_at("app.log", s1, 0, "one\n");
+  publish_at("app.log", s1, 4, "two\n");
+  run();
+  EXPECT_TRUE(fs::exists(data_dir / "file-output-file#1.positions"));
+  restart(by_origin);
+  publish_at("app.log", s1, 0, "one\n");
+  publish_at("app.log", s1, 4, "two\n");
+  publish_at("app.log", s1, 8, "three\n");
+  run();
+  EXPECT_EQ(read_file(out / "web-1" / "app.log"), "one\ntwo\nthree\n");
+  EXPECT_EQ(state().duplicate_bytes, 8u);
+  EXPECT_EQ(acked().size(), 5u);
+}
+
+TEST_F(file_sink_test, a_re_send_after_rotation_is_skipped_also_after_a_restart) {
+  const std::string extra = by_origin + "rotate_size = 10\n";
+  start(extra);
+  publish_at("app.log", s1, 0, "aaaaaa");
+  publish_at("app.log", s1, 6, "bbbbbb");
+  run();
+  publish_at("app.log", s1, 6, "bbbbbb"); // the file is rotated before it
+  publish_at("app.log", s1, 12, "cccccc");
+  run();
+  auto names = tree(out / "web-1");
+  ASSERT_EQ(names.size(), 2u);
+  EXPECT_TRUE(is_rotated_name(names[0])) << names[0];
+  EXPECT_EQ(read_file(out / "web-1" / names[0]), "aaaaaabbbbbb");
+  EXPECT_EQ(read_file(out / "web-1" / "app.log"), "cccccc");
+  restart(extra);
+  publish_at("app.log", s1, 6, "bbbbbb");
+  publish_at("app.log", s1, 12, "cccccc");
+  publish_at("app.log", s1, 18, "dd");
+  run();
+  EXPECT_EQ(read_file(out / "web-1" / "app.log"), "ccccccdd");
+  EXPECT_EQ(tree(out / "web-1").size(), 2u);
+  EXPECT_EQ(acked().size(), 7u);
+}
+
+TEST_F(file_sink_test, a_block_cut_short_by_a_write_error_is_completed_after_a_restart) {
+  start(by_origin);
+  // The file size limit makes write() fail (EFBIG) midway through the block;
+  // the record was journaled before, so the restarted output knows where the
+  // block's bytes stop in the file.
+  struct rlimit old_limit;
+  ASSERT_EQ(::getrlimit(RLIMIT_FSIZE, &old_limit), 0);
+  auto old_handler = std::signal(SIGXFSZ, SIG_IGN);
+  struct rlimit small = old_limit;
+  small.rlim_cur = 4096;
+  ASSERT_EQ(::setrlimit(RLIMIT_FSIZE, &small), 0);
+  std::string block;
+  for (int i = 0; i < 10000; ++i)
+    block += static_cast<char>('a' + i % 26);
+  publish_at("big.log", s1, 0, block);
+  run();
+  ::setrlimit(RLIMIT_FSIZE, &old_limit);
+  std::signal(SIGXFSZ, old_handler);
+  ASSERT_TRUE(down_reason()) << "the output did not stop";
+  ASSERT_EQ(fs::file_size(out / "web-1" / "big.log"), 4096u);
+  restart(by_origin);
+  publish_at("big.log", s1, 0, block); // as the bus sends it again
+  run();
+  EXPECT_TRUE(read_file(out / "web-1" / "big.log") == block) << "not the block once";
+  EXPECT_EQ(state().duplicate_bytes, 4096u);
+}
+
+TEST_F(file_sink_test, deflated_blocks_are_compared_by_their_inflated_bytes) {
+  start(by_origin + "uncompress = \"deflate\"\n");
+  publish_at("z.log", s1, 0, deflated("hello\n"), block_flags::deflated);
+  publish_at("z.log", s1, 0, deflated("hello\n"), block_flags::deflated);
+  publish_at("z.log", s1, 3, deflated("lo\nworld\n"), block_flags::deflated);
+  run();
+  EXPECT_EQ(read_file(out / "web-1" / "z.log"), "hello\nworld\n");
+  EXPECT_EQ(state().duplicate_bytes, 9u);
+}
+
+TEST_F(file_sink_test, a_truncated_output_file_is_written_again) {
+  fs::create_directories(out / "web-1");
+  std::ofstream(out / "web-1" / "app.log") << "before\n";
+  start(by_origin);
+  publish_at("app.log", s1, 0, "one\n");
+  run();
+  EXPECT_EQ(read_file(out / "web-1" / "app.log"), "before\none\n");
+  fs::resize_file(out / "web-1" / "app.log", 0); // while the output has it open
+  publish_at("app.log", s1, 0, "one\n");
+  run();
+  EXPECT_EQ(read_file(out / "web-1" / "app.log"), "one\n");
+}
+
+TEST_F(file_sink_test, bytes_that_are_not_source_bytes_end_the_record) {
+  start(by_origin);
+  publish_at("app.log", s1, 0, "aaaa");
+  publish_at("app.log", 0, 0, "XX"); // no source_id: not comparable
+  publish_at("app.log", s1, 4, "bbbb");
+  run();
+  EXPECT_EQ(read_file(out / "web-1" / "app.log"), "aaaaXXbbbb");
+}
+
+TEST_F(file_sink_test, flat_layout_and_source_id_0_write_duplicates_as_before) {
+  start();
+  publish_at("flat.log", s1, 0, "x\n");
+  publish_at("flat.log", s1, 0, "x\n");
+  run();
+  EXPECT_EQ(read_file(out / "flat.log"), "x\nx\n");
+  EXPECT_FALSE(fs::exists(data_dir / "file-output-file#1.positions"));
+  restart(by_origin);
+  publish_at("tcp.log", 0, 0, "y\n");
+  publish_at("tcp.log", 0, 0, "y\n");
+  run();
+  EXPECT_EQ(read_file(out / "web-1" / "tcp.log"), "y\ny\n");
+  EXPECT_EQ(state().duplicate_bytes, 0u);
+}
+
+TEST_F(file_sink_test, deflated_blocks_written_compressed_are_not_compared) {
+  start(by_origin);
+  const auto z = deflated("hello\n");
+  publish_at("z.log", s1, 0, z, block_flags::deflated);
+  publish_at("z.log", s1, 0, z, block_flags::deflated);
+  run();
+  EXPECT_EQ(read_file(out / "web-1" / "z.log"), z + z);
+}
+
+TEST_F(file_sink_test, a_burst_of_skips_is_logged_once) {
+  const auto log_file = base / "agent.log";
+  log::setup(log_file.string(), config::log_level::info);
+  start(by_origin);
+  publish_at("app.log", s1, 0, "0123456789");
+  publish_at("app.log", s1, 0, "01234");
+  publish_at("app.log", s1, 5, "56789");
+  run();
+  advance(60ms);
+  publish_at("app.log", s1, 0, "0123456789"); // the burst goes on
+  run();
+  advance(60ms);
+  advance(60ms);
+  log::setup("", config::log_level::info);
+  const auto text = read_file(log_file);
+  std::size_t lines = 0;
+  for (auto at = text.find("skipped "); at != std::string::npos; at = text.find("skipped ", at + 1))
+    ++lines;
+  EXPECT_EQ(lines, 1u) << text;
+  EXPECT_NE(text.find("output file#1: skipped 20 bytes of web-1/app.log already written"),
+            std::string::npos) << text;
 }
 
 } // namespace

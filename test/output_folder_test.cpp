@@ -359,5 +359,38 @@ TEST(parse_file_mode, takes_three_or_four_octal_digits_only) {
     EXPECT_FALSE(parse_file_mode(bad)) << bad;
 }
 
+
+TEST_F(output_folder_test, open_then_write_tells_the_size_before_writing) {
+  auto s = settings(folder_layout::by_origin);
+  s.rotate_size = 10;
+  output_folder folder(s);
+  std::uint64_t size = 99;
+  EXPECT_EQ(folder.write_opened("x", 1).outcome, append_result::failed) << "nothing opened";
+  ASSERT_EQ(folder.open_for_append("h", "app.log", false, size).outcome, append_result::written);
+  EXPECT_EQ(size, 0u);
+  EXPECT_EQ(folder.write_opened("aaaa", 4).outcome, append_result::written);
+  ASSERT_EQ(folder.open_for_append("h", "app.log", false, size).outcome, append_result::written);
+  EXPECT_EQ(size, 4u);
+  EXPECT_EQ(folder.write_opened("aaaaaaaa", 8).outcome, append_result::written);
+  auto r = folder.open_for_append("h", "app.log", false, size);
+  ASSERT_EQ(r.outcome, append_result::written);
+  ASSERT_TRUE(r.rotated) << "rotated at open, before any write";
+  EXPECT_EQ(r.rotated->old_size, 12u);
+  EXPECT_EQ(size, 0u);
+  EXPECT_EQ(folder.write_opened("bb", 2).outcome, append_result::written);
+  EXPECT_EQ(read_file(out / "h" / "app.log"), "bb");
+}
+
+TEST_F(output_folder_test, a_fresh_size_sees_a_truncation_by_someone_else) {
+  output_folder folder(settings());
+  EXPECT_EQ(append(folder, "h", "app.log", "0123456789").outcome, append_result::written);
+  fs::resize_file(out / "app.log", 3); // the descriptor stays cached
+  std::uint64_t size = 0;
+  ASSERT_EQ(folder.open_for_append("h", "app.log", false, size).outcome, append_result::written);
+  EXPECT_EQ(size, 10u) << "the cached size, as rotation has always used it";
+  ASSERT_EQ(folder.open_for_append("h", "app.log", true, size).outcome, append_result::written);
+  EXPECT_EQ(size, 3u);
+}
+
 } // namespace
 } // namespace logpipe::test
