@@ -1,5 +1,7 @@
 #include "actors/checkpoint_store.hpp"
 
+#include "actors/source_id.hpp"
+
 #include <cerrno>
 #include <cstring>
 #include <fcntl.h>
@@ -10,24 +12,29 @@
 // On-disk format (a text file a human can read, one entry per line, every
 // line ending with '\n'):
 //
-//   logpipe-checkpoints 1
-//   <device> <inode> <prefix_length> <prefix_hash> <offset> <name>
+//   logpipe-checkpoints 2
+//   <device> <inode> <prefix_length> <prefix_hash> <source_id> <offset> <name>
 //   ...
 //
 // Fields are separated by exactly one space. device, inode, prefix_length and
-// offset are unsigned decimal numbers; prefix_hash is 16 lowercase hex digits.
+// offset are unsigned decimal numbers; prefix_hash and source_id are 16
+// lowercase hex digits (source_id is never 0).
 // <name> is percent-encoded so that it holds no space, newline or other byte
 // that could confuse the parser: every byte other than ASCII letters, digits
 // and `._-+,:=@~` is written as `%XX` (two uppercase hex digits), e.g.
 // `my app.log` -> `my%20app.log`. An empty name is written as `-` (and a name
 // that is exactly `-` as `%2D`). Entries are in (device, inode) order, and a
 // device+inode pair appears at most once.
+//
+// The previous format, `logpipe-checkpoints 1`, has no <source_id> field; it
+// is still read, and each of its entries gets a new source id.
 
 namespace logpipe {
 
 namespace {
 
-constexpr const char* header_line = "logpipe-checkpoints 1";
+constexpr const char* header_line = "logpipe-checkpoints 2";
+constexpr const char* header_line_v1 = "logpipe-checkpoints 1";
 
 std::string errno_text(int err) {
   return std::strerror(err);
@@ -153,8 +160,10 @@ std::string hash_text(std::uint64_t hash) {
   return out;
 }
 
-/// One entry line without its newline; nullopt with `why` if malformed.
-std::optional<checkpoint> parse_entry(std::string_view line, std::string& why) {
+/// One entry line without its newline (`with_source_id`: the current format,
+/// not the previous one); nullopt with `why` if malformed.
+std::optional<checkpoint> parse_entry(std::string_view line, bool with_source_id,
+                                      std::string& why) {
   std::vector<std::string_view> fields;
   std::size_t start = 0;
   for (;;) {
@@ -166,9 +175,11 @@ std::optional<checkpoint> parse_entry(std::string_view line, std::string& why) {
       break;
     start = space + 1;
   }
-  if (fields.size() != 6) {
-    why = "expected 6 fields separated by single spaces (device inode prefix_length "
-          "prefix_hash offset name), found "
+  const std::size_t expected = with_source_id ? 7 : 6;
+  if (fields.size() != expected) {
+    why = "expected " + std::to_string(expected)
+          + " fields separated by single spaces (device inode prefix_length prefix_hash "
+          + (with_source_id ? "source_id " : "") + "offset name), found "
           + std::to_string(fields.size());
     return std::nullopt;
   }
@@ -194,13 +205,26 @@ std::optional<checkpoint> parse_entry(std::string_view line, std::string& why) {
           + "' (expected 16 lowercase hex digits)";
     return std::nullopt;
   }
-  auto offset = parse_decimal(fields[4]);
+  std::uint64_t source_id = 0;
+  if (with_source_id) {
+    auto parsed = parse_hash(fields[4]);
+    if (!parsed || *parsed == 0) {
+      why = "bad source_id '" + std::string(fields[4])
+            + "' (expected 16 lowercase hex digits, not all 0)";
+      return std::nullopt;
+    }
+    source_id = *parsed;
+  } else {
+    source_id = new_source_id();
+  }
+  const auto& offset_field = fields[expected - 2];
+  auto offset = parse_decimal(offset_field);
   if (!offset) {
-    why = "bad offset '" + std::string(fields[4])
+    why = "bad offset '" + std::string(offset_field)
           + "' (expected an unsigned decimal number)";
     return std::nullopt;
   }
-  auto name = decode_name(fields[5], why);
+  auto name = decode_name(fields[expected - 1], why);
   if (!name)
     return std::nullopt;
   checkpoint cp;
@@ -209,6 +233,7 @@ std::optional<checkpoint> parse_entry(std::string_view line, std::string& why) {
   cp.id.prefix_length = static_cast<std::uint32_t>(numbers[2]);
   cp.id.prefix_hash = *hash;
   cp.offset = *offset;
+  cp.source_id = source_id;
   cp.name = std::move(*name);
   return cp;
 }
@@ -344,6 +369,7 @@ bool checkpoint_store::load(std::string& error) {
     return false;
   };
   decltype(entries_) loaded;
+  bool with_source_id = true;
   std::size_t line_no = 0;
   std::size_t pos = 0;
   if (text.empty())
@@ -357,13 +383,15 @@ bool checkpoint_store::load(std::string& error) {
     const std::string_view line(text.data() + pos, end - pos);
     pos = end + 1;
     if (line_no == 1) {
-      if (line != header_line)
-        return fail(1, "expected the header '" + std::string(header_line)
-                           + "', found '" + std::string(line.substr(0, 64)) + "'");
+      if (line != header_line && line != header_line_v1)
+        return fail(1, "expected the header '" + std::string(header_line) + "' (or '"
+                           + header_line_v1 + "'), found '"
+                           + std::string(line.substr(0, 64)) + "'");
+      with_source_id = line == header_line;
       continue;
     }
     std::string why;
-    auto cp = parse_entry(line, why);
+    auto cp = parse_entry(line, with_source_id, why);
     if (!cp)
       return fail(line_no, why);
     const auto key = std::make_pair(cp->id.device, cp->id.inode);
@@ -387,6 +415,8 @@ bool checkpoint_store::save(std::string& error) const {
     text += std::to_string(cp.id.prefix_length);
     text += ' ';
     text += hash_text(cp.id.prefix_hash);
+    text += ' ';
+    text += hash_text(cp.source_id);
     text += ' ';
     text += std::to_string(cp.offset);
     text += ' ';

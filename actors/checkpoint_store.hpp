@@ -4,7 +4,8 @@
 // per input, one file on disk (written atomically: temporary file, fsync,
 // rename). A file is known by its identity, not its name: device and inode,
 // plus a hash of its first bytes so that a reused inode is not mistaken for
-// the file that had it before.
+// the file that had it before. Each file also keeps its source id (see
+// source_id.hpp), so that a restarted input ships it under the same id.
 
 #include <cstdint>
 #include <map>
@@ -47,6 +48,8 @@ struct checkpoint {
   std::string name;
   /// Every byte before this offset has been delivered (acked by the bus).
   std::uint64_t offset = 0;
+  /// The generation of the file that `offset` counts in (log_block::source_id).
+  std::uint64_t source_id = 0;
 };
 
 class checkpoint_store {
@@ -56,7 +59,8 @@ public:
 
   /// Reads the file. A missing file is an empty store (returns true); a
   /// corrupt or unreadable one is an error: returns false and sets `error`,
-  /// and the store stays empty.
+  /// and the store stays empty. Entries of the previous format (without
+  /// source ids) get a new source id each.
   bool load(std::string& error);
 
   /// Writes every checkpoint to a temporary file in the same folder, fsyncs

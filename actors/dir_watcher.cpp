@@ -3,6 +3,7 @@
 #include "actors/deflate.hpp"
 #include "actors/logging.hpp"
 #include "actors/rotation.hpp"
+#include "actors/source_id.hpp"
 
 #include <caf/actor_system.hpp>
 #include <caf/event_based_actor.hpp>
@@ -69,7 +70,8 @@ void flush(self_ptr self) {
 }
 
 void put_checkpoint(self_ptr self, const tracked_file& file) {
-  self->state.store.put(checkpoint{file.identity, file.shipped_name, file.acked_offset});
+  self->state.store.put(
+    checkpoint{file.identity, file.shipped_name, file.acked_offset, file.source_id});
   schedule_flush(self);
 }
 
@@ -116,9 +118,12 @@ void advance_checkpoint(self_ptr self, tail_id id) {
   auto& file = self->state.files.at(id);
   bool moved = false;
   while (!file.in_flight.empty() && file.in_flight.front().acked) {
-    file.acked_offset = file.in_flight.front().end;
+    const auto& done = file.in_flight.front();
+    if (done.source_id == file.source_id) {
+      file.acked_offset = done.end;
+      moved = true;
+    }
     file.in_flight.pop_front();
-    moved = true;
   }
   if (moved)
     put_checkpoint(self, file);
@@ -129,7 +134,8 @@ void spawn_tail(self_ptr self, tail_id id) {
   auto& st = self->state;
   auto& file = st.files.at(id);
   file.tail = self->spawn(file_tail, st.settings, dir_watcher_actor{self}, id, file.name,
-                          file.shipped_name, file.identity, file.acked_offset);
+                          file.shipped_name, file.identity,
+                          file_position{file.source_id, file.acked_offset});
   self->monitor(file.tail);
   file.last_active = self->clock().now();
 }
@@ -218,14 +224,17 @@ void add_file(self_ptr self, const std::string& name, bool at_start,
   file.identity = *id;
   if (auto cp = st.store.find(fd, *id)) {
     file.shipped_name = cp->name;
+    file.source_id = cp->source_id;
     file.acked_offset = cp->offset;
     if (cp->offset > size) {
       log::notice("input {}: {} is shorter than its checkpoint ({} < {}): truncated, "
                   "reading it from 0", st.component, path, size, cp->offset);
+      file.source_id = new_source_id();
       file.acked_offset = 0;
     }
   } else {
     file.shipped_name = shipped_as;
+    file.source_id = new_source_id();
     // On the very first start, files already there are shipped from their end
     // (like `tail -f`) unless read_from_head; files that appear later, or
     // while the agent was down, from their first byte.
@@ -609,7 +618,7 @@ dir_watcher_actor::behavior_type dir_watcher(self_ptr self, component_context ct
       bool acked = st.acked_early.erase(seq) > 0;
       if (!acked)
         st.owners.emplace(seq, id);
-      f->second.in_flight.push_back({seq, end, acked});
+      f->second.in_flight.push_back({seq, end, f->second.source_id, acked});
       f->second.last_active = self->clock().now();
       if (acked)
         advance_checkpoint(self, id);
@@ -620,9 +629,19 @@ dir_watcher_actor::behavior_type dir_watcher(self_ptr self, component_context ct
       give_back(self, seq);
     },
     [=](identity_atom, tail_id id, std::uint64_t device, std::uint64_t inode,
-        std::uint32_t prefix_length, std::uint64_t hash) {
-      if (auto f = self->state.files.find(id); f != self->state.files.end())
-        f->second.identity = file_identity{device, inode, prefix_length, hash};
+        std::uint32_t prefix_length, std::uint64_t hash, std::uint64_t source_id) {
+      auto f = self->state.files.find(id);
+      if (f == self->state.files.end())
+        return;
+      auto& file = f->second;
+      file.identity = file_identity{device, inode, prefix_length, hash};
+      if (source_id != file.source_id) {
+        // Read again from 0: what was delivered of the previous generation
+        // is gone from the file, the checkpoint starts over at once.
+        file.source_id = source_id;
+        file.acked_offset = 0;
+        put_checkpoint(self, file);
+      }
     },
     [=](opened_atom, tail_id id) {
       auto& st = self->state;

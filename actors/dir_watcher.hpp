@@ -31,11 +31,16 @@ struct tracked_file {
   std::string name;
   std::string shipped_name;
   file_identity identity;
-  /// Every byte before it is delivered.
+  /// The file's current generation (log_block::source_id).
+  std::uint64_t source_id = 0;
+  /// Every byte of that generation before it is delivered.
   std::uint64_t acked_offset = 0;
   struct block {
     std::uint64_t seq;
     std::uint64_t end;
+    /// The generation it was read from: once the file is read again from 0,
+    /// the acks of older blocks no longer move the checkpoint.
+    std::uint64_t source_id;
     bool acked;
   };
   /// Published blocks in order, until the ones before them are acked too.

@@ -1,6 +1,7 @@
 #include "actors/exec_input.hpp"
 
 #include "actors/logging.hpp"
+#include "actors/source_id.hpp"
 
 #include <caf/actor_system.hpp>
 #include <caf/event_based_actor.hpp>
@@ -82,6 +83,7 @@ void pump(self_ptr self) {
     blk.origin = st.origin;
     blk.file_name = st.file_name;
     blk.offset = st.offset;
+    blk.source_id = st.source_id;
     blk.input = st.index;
     blk.seq = st.credit.take();
     st.offset += static_cast<std::uint64_t>(n);
@@ -101,6 +103,7 @@ void start_command(self_ptr self) {
     return;
   }
   st.started_at = std::chrono::steady_clock::now();
+  st.source_id = new_source_id();
   log::info("input {}: running `{}` (pid {})", self->state.component, st.command,
             st.child.pid());
   st.watcher = std::make_unique<fd_watcher>(st.child.stdout_fd(), self->address(),

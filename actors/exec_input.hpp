@@ -45,6 +45,8 @@ struct exec_input_state {
   std::chrono::steady_clock::time_point started_at;
   /// Bytes shipped so far (across runs of the command): the next offset.
   std::uint64_t offset = 0;
+  /// A new random id for every run of the command (log_block::source_id).
+  std::uint64_t source_id = 0;
   /// Data is waiting but the window is full.
   bool readable = false;
   bool stopped = false;

@@ -4,6 +4,7 @@
 #include "actors/line_cut.hpp"
 #include "actors/logging.hpp"
 #include "actors/rotation.hpp"
+#include "actors/source_id.hpp"
 
 #include <caf/event_based_actor.hpp>
 
@@ -48,14 +49,39 @@ void close_file(self_ptr self) {
   self->send(st.watcher, closed_atom_v, st.id);
 }
 
+// Tells the watcher the identity it holds and the source id it reads under.
+void report_identity(self_ptr self) {
+  auto& st = self->state;
+  self->send(st.watcher, identity_atom_v, st.id, st.identity.device, st.identity.inode,
+             st.identity.prefix_length, st.identity.prefix_hash, st.source_id);
+}
+
+// Takes the identity of the open file again; true if it is still its file.
+bool take_identity(self_ptr self) {
+  auto& st = self->state;
+  auto id = identity_of(st.fd);
+  if (!id || !id->same_inode(st.identity))
+    return false;
+  st.identity = *id;
+  return true;
+}
+
 // Takes the identity of the open file again and tells the watcher.
 void retake_identity(self_ptr self) {
+  if (take_identity(self))
+    report_identity(self);
+}
+
+// The file was truncated or replaced: its bytes are new ones, read from 0
+// under a new source id. Its first bytes changed too: with the old prefix,
+// reopening it by name would take it for another file. The watcher is told
+// in any case, so that its checkpoint starts over with the new id.
+void read_again_from_zero(self_ptr self) {
   auto& st = self->state;
-  if (auto id = identity_of(st.fd); id && id->same_inode(st.identity)) {
-    st.identity = *id;
-    self->send(st.watcher, identity_atom_v, st.id, id->device, id->inode,
-               id->prefix_length, id->prefix_hash);
-  }
+  st.offset = 0;
+  st.source_id = new_source_id();
+  take_identity(self);
+  report_identity(self);
 }
 
 // Opens the file by its name if it is closed; false if it cannot be read
@@ -88,8 +114,7 @@ bool ensure_open(self_ptr self) {
     // number. Either way it is new data: read it from 0.
     log::notice("file {}: its first bytes changed while it was closed (truncated or "
                 "replaced); reading it again from 0", path_of(st));
-    st.offset = 0;
-    retake_identity(self);
+    read_again_from_zero(self);
   }
   return true;
 }
@@ -228,6 +253,7 @@ void read_block(self_ptr self, std::uint64_t seq) {
   blk.origin = cfg.origin;
   blk.file_name = st.shipped_name;
   blk.offset = st.offset;
+  blk.source_id = st.source_id;
   blk.input = cfg.input_index;
   blk.seq = seq;
   if (cfg.line_mode && blk.bytes.back() == '\n')
@@ -263,10 +289,7 @@ void check(self_ptr self) {
   if (size < st.offset) {
     log::notice("file {}: truncated to {} bytes (was read up to {}); reading again from 0",
                 path_of(st), size, st.offset);
-    st.offset = 0;
-    // Its first bytes are gone: with the old prefix, reopening it by name
-    // would take it for another file.
-    retake_identity(self);
+    read_again_from_zero(self);
   }
   st.known_size = size;
   if (size > st.offset) {
@@ -306,7 +329,7 @@ file_tail_state::~file_tail_state() {
 file_tail_actor::behavior_type
 file_tail(self_ptr self, std::shared_ptr<const file_tail_settings> settings,
           dir_watcher_actor watcher, tail_id id, std::string name, std::string shipped_name,
-          file_identity identity, std::uint64_t offset) {
+          file_identity identity, file_position start) {
   auto& st = self->state;
   st.settings = std::move(settings);
   st.watcher = std::move(watcher);
@@ -314,7 +337,8 @@ file_tail(self_ptr self, std::shared_ptr<const file_tail_settings> settings,
   st.file_name = std::move(name);
   st.shipped_name = std::move(shipped_name);
   st.identity = identity;
-  st.offset = offset;
+  st.source_id = start.source_id;
+  st.offset = start.offset;
   st.last_activity = self->clock().now();
   check(self);
   return {

@@ -40,6 +40,13 @@ struct file_tail_settings {
   std::chrono::microseconds close_inactive{std::chrono::seconds(60)};
 };
 
+/// Where a tail starts reading: the file's generation (log_block::source_id)
+/// and the offset in it.
+struct file_position {
+  std::uint64_t source_id = 0;
+  std::uint64_t offset = 0;
+};
+
 struct file_tail_state {
   static constexpr const char* name = "file_tail";
 
@@ -55,6 +62,8 @@ struct file_tail_state {
   std::string file_name;
   std::string shipped_name;
   file_identity identity;
+  /// Stamped on every block; a new one when the file is read again from 0.
+  std::uint64_t source_id = 0;
   int fd = -1;
   /// The next byte to read, and the file's size when last looked at.
   std::uint64_t offset = 0;
@@ -85,6 +94,6 @@ file_tail_actor::behavior_type
 file_tail(file_tail_actor::stateful_pointer<file_tail_state> self,
           std::shared_ptr<const file_tail_settings> settings, dir_watcher_actor watcher,
           tail_id id, std::string name, std::string shipped_name, file_identity identity,
-          std::uint64_t offset);
+          file_position start);
 
 } // namespace logpipe

@@ -25,10 +25,11 @@ using dir_watcher_actor = input_actor::extend<
   caf::reacts_to<published_atom, tail_id, std::uint64_t, std::uint64_t>,
   // From a tail: it did not use the sequence number it was given.
   caf::reacts_to<release_atom, std::uint64_t>,
-  // From a tail: its file's identity, now taken over more bytes
-  // (device, inode, prefix length, prefix hash).
+  // From a tail: its file's identity, taken again (device, inode, prefix
+  // length, prefix hash), and the source id it reads the file under; a new
+  // one when it reads the file again from 0 (truncated or replaced).
   caf::reacts_to<identity_atom, tail_id, std::uint64_t, std::uint64_t,
-                 std::uint32_t, std::uint64_t>,
+                 std::uint32_t, std::uint64_t, std::uint64_t>,
   // From a tail: it opened or closed its descriptor.
   caf::reacts_to<opened_atom, tail_id>,
   caf::reacts_to<closed_atom, tail_id>,

@@ -1,15 +1,17 @@
 // checkpoint_store: file identities (device, inode and a hash of the first
 // bytes), find() refusing a reused inode or a shrunk file, the text format
-// (exact bytes, hostile names, corrupt files with line numbers) and atomic
-// saves.
+// (exact bytes, hostile names, source ids, the previous format, corrupt files
+// with line numbers) and atomic saves.
 
 #include "actors/checkpoint_store.hpp"
+#include "actors/source_id.hpp"
 #include "process_helpers.hpp"
 
 #include <gtest/gtest.h>
 
 #include <cstdint>
 #include <fcntl.h>
+#include <set>
 #include <string>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -59,6 +61,7 @@ checkpoint make_checkpoint(std::uint64_t dev, std::uint64_t ino, std::string nam
   cp.id.prefix_hash = 0x0123456789abcdefull ^ ino;
   cp.name = std::move(name);
   cp.offset = offset;
+  cp.source_id = 0xfedcba9876543210ull ^ (ino << 8) ^ offset;
   return cp;
 }
 
@@ -69,6 +72,7 @@ void expect_equal(const checkpoint& a, const checkpoint& b) {
   EXPECT_EQ(a.id.prefix_hash, b.id.prefix_hash);
   EXPECT_EQ(a.name, b.name);
   EXPECT_EQ(a.offset, b.offset);
+  EXPECT_EQ(a.source_id, b.source_id);
 }
 
 TEST(checkpoint_store, prefix_hash_is_fnv1a_64) {
@@ -232,29 +236,90 @@ TEST(checkpoint_store, file_format_is_exact) {
   a.id = {2049, 131, 12, 0xab};
   a.name = "my app.log";
   a.offset = 12345;
+  a.source_id = 0x0123456789abcdefull;
   checkpoint b;
   b.id = {2049, 7, 0, 0xcbf29ce484222325ull};
   b.name = "-";
   b.offset = 0;
+  b.source_id = 0xfedcba9876543210ull;
   checkpoint c;
   c.id = {1, 18446744073709551615ull, 1024, 0xffffffffffffffffull};
   c.name = "a\nb%c/\xc3\xa9";
   c.offset = 18446744073709551615ull;
+  c.source_id = 0xffffffffffffffffull;
   checkpoint d;
   d.id = {1, 1, 1, 1};
   d.name = "";
   d.offset = 1;
+  d.source_id = 1;
   for (const auto& cp : {a, b, c, d})
     store.put(cp);
   std::string error;
   ASSERT_TRUE(store.save(error)) << error;
   EXPECT_EQ(read_file(path),
-            "logpipe-checkpoints 1\n"
-            "1 1 1 0000000000000001 1 -\n"
-            "1 18446744073709551615 1024 ffffffffffffffff 18446744073709551615 "
-            "a%0Ab%25c%2F%C3%A9\n"
-            "2049 7 0 cbf29ce484222325 0 %2D\n"
-            "2049 131 12 00000000000000ab 12345 my%20app.log\n");
+            "logpipe-checkpoints 2\n"
+            "1 1 1 0000000000000001 0000000000000001 1 -\n"
+            "1 18446744073709551615 1024 ffffffffffffffff ffffffffffffffff "
+            "18446744073709551615 a%0Ab%25c%2F%C3%A9\n"
+            "2049 7 0 cbf29ce484222325 fedcba9876543210 0 %2D\n"
+            "2049 131 12 00000000000000ab 0123456789abcdef 12345 my%20app.log\n");
+  // And back.
+  checkpoint_store loaded(path);
+  ASSERT_TRUE(loaded.load(error)) << error;
+  ASSERT_EQ(loaded.size(), 4u);
+  const auto all = loaded.all();
+  expect_equal(all[0], d);
+  expect_equal(all[1], c);
+  expect_equal(all[2], b);
+  expect_equal(all[3], a);
+}
+
+TEST(checkpoint_store, the_previous_format_loads_with_new_source_ids) {
+  temp_dir dir("logpipe-checkpoint");
+  const auto path = dir.file("checkpoints");
+  write_file(path, "logpipe-checkpoints 1\n"
+                   "1 2 3 00000000000000ff 4 a.log\n"
+                   "2049 131 12 00000000000000ab 12345 my%20app.log\n");
+  checkpoint_store store(path);
+  std::string error;
+  ASSERT_TRUE(store.load(error)) << error;
+  ASSERT_EQ(store.size(), 2u);
+  auto all = store.all();
+  EXPECT_EQ(all[0].id.device, 1u);
+  EXPECT_EQ(all[0].id.inode, 2u);
+  EXPECT_EQ(all[0].id.prefix_length, 3u);
+  EXPECT_EQ(all[0].id.prefix_hash, 0xffu);
+  EXPECT_EQ(all[0].offset, 4u);
+  EXPECT_EQ(all[0].name, "a.log");
+  EXPECT_EQ(all[1].offset, 12345u);
+  EXPECT_EQ(all[1].name, "my app.log");
+  EXPECT_NE(all[0].source_id, 0u);
+  EXPECT_NE(all[1].source_id, 0u);
+  EXPECT_NE(all[0].source_id, all[1].source_id);
+
+  // Saved in the current format, the ids it was given stay.
+  ASSERT_TRUE(store.save(error)) << error;
+  EXPECT_EQ(read_file(path).rfind("logpipe-checkpoints 2\n", 0), 0u) << read_file(path);
+  checkpoint_store again(path);
+  ASSERT_TRUE(again.load(error)) << error;
+  ASSERT_EQ(again.size(), 2u);
+  expect_equal(again.all()[0], all[0]);
+  expect_equal(again.all()[1], all[1]);
+}
+
+TEST(checkpoint_store, new_source_ids_are_non_zero_and_differ) {
+  std::set<std::uint64_t> seen;
+  for (int i = 0; i < 10000; ++i) {
+    auto id = new_source_id();
+    ASSERT_NE(id, 0u);
+    seen.insert(id);
+  }
+  EXPECT_EQ(seen.size(), 10000u);
+  // Not confined to a few bits.
+  std::uint64_t ored = 0;
+  for (auto id : seen)
+    ored |= id;
+  EXPECT_EQ(ored, ~std::uint64_t{0});
 }
 
 TEST(checkpoint_store, round_trip_with_hostile_names) {
@@ -323,40 +388,59 @@ struct corrupt_case {
 };
 
 TEST(checkpoint_store, corrupt_files_are_rejected_with_their_line) {
-  const std::string header = "logpipe-checkpoints 1\n";
-  const std::string good = "1 2 3 00000000000000ff 4 a.log\n";
+  const std::string header = "logpipe-checkpoints 2\n";
+  const std::string good = "1 2 3 00000000000000ff 000000000000abcd 4 a.log\n";
+  // The previous format: no source_id field.
+  const std::string header_v1 = "logpipe-checkpoints 1\n";
+  const std::string good_v1 = "1 2 3 00000000000000ff 4 a.log\n";
+  const std::string id = " 000000000000abcd";
   const std::vector<corrupt_case> cases{
       {"", "line 1: the file is empty"},
-      {"logpipe-checkpoints 2\n", "line 1: expected the header 'logpipe-checkpoints 1', "
-                                  "found 'logpipe-checkpoints 2'"},
-      {"1 2 3 00000000000000ff 4 a.log\n", "line 1: expected the header"},
-      {"logpipe-checkpoints 1", "line 1: incomplete last line"},
-      {header + good + "1 2 3 00000000000000ff 4 a.log", "line 3: incomplete last line"},
-      {header + good + "\n", "line 3: expected 6 fields separated by single spaces "
-                             "(device inode prefix_length prefix_hash offset name), "
-                             "found 1"},
-      {header + "1 2 3 00000000000000ff 4\n", "line 2: expected 6 fields"},
-      {header + "1 2 3 00000000000000ff 4 a b\n", "line 2: expected 6 fields"},
-      {header + "1  2 3 00000000000000ff 4 a\n", "line 2: expected 6 fields"},
-      {header + "1 2 3 00000000000000ff 4 a \n", "line 2: expected 6 fields"},
-      {header + "x 2 3 00000000000000ff 4 a\n",
+      {"logpipe-checkpoints 3\n", "line 1: expected the header 'logpipe-checkpoints 2' "
+                                  "(or 'logpipe-checkpoints 1'), found "
+                                  "'logpipe-checkpoints 3'"},
+      {good, "line 1: expected the header"},
+      {"logpipe-checkpoints 2", "line 1: incomplete last line"},
+      {header + good + "1 2 3 00000000000000ff" + id + " 4 a.log",
+       "line 3: incomplete last line"},
+      {header + good + "\n", "line 3: expected 7 fields separated by single spaces "
+                             "(device inode prefix_length prefix_hash source_id offset "
+                             "name), found 1"},
+      {header + good_v1, "line 2: expected 7 fields"},
+      {header + "1 2 3 00000000000000ff" + id + " 4 a b\n", "line 2: expected 7 fields"},
+      {header + "1  2 3 00000000000000ff" + id + " 4 a\n", "line 2: expected 7 fields"},
+      {header + "1 2 3 00000000000000ff" + id + " 4 a \n", "line 2: expected 7 fields"},
+      {header + "x 2 3 00000000000000ff" + id + " 4 a\n",
        "line 2: bad device 'x' (expected an unsigned decimal number)"},
-      {header + "1 -2 3 00000000000000ff 4 a\n", "line 2: bad inode '-2'"},
-      {header + "1 2 4294967296 00000000000000ff 4 a\n",
+      {header + "1 -2 3 00000000000000ff" + id + " 4 a\n", "line 2: bad inode '-2'"},
+      {header + "1 2 4294967296 00000000000000ff" + id + " 4 a\n",
        "line 2: prefix_length 4294967296 is too large"},
-      {header + "1 2 3 ff 4 a\n",
+      {header + "1 2 3 ff" + id + " 4 a\n",
        "line 2: bad prefix_hash 'ff' (expected 16 lowercase hex digits)"},
-      {header + "1 2 3 00000000000000FF 4 a\n", "line 2: bad prefix_hash"},
-      {header + "1 2 3 00000000000000ff 18446744073709551616 a\n",
+      {header + "1 2 3 00000000000000FF" + id + " 4 a\n", "line 2: bad prefix_hash"},
+      {header + "1 2 3 00000000000000ff abcd 4 a\n",
+       "line 2: bad source_id 'abcd' (expected 16 lowercase hex digits, not all 0)"},
+      {header + "1 2 3 00000000000000ff 000000000000ABCD 4 a\n",
+       "line 2: bad source_id '000000000000ABCD'"},
+      {header + "1 2 3 00000000000000ff 0000000000000000 4 a\n",
+       "line 2: bad source_id '0000000000000000'"},
+      {header + "1 2 3 00000000000000ff" + id + " 18446744073709551616 a\n",
        "line 2: bad offset '18446744073709551616'"},
-      {header + "1 2 3 00000000000000ff 04 a\n", "line 2: bad offset '04'"},
-      {header + "1 2 3 00000000000000ff 4 a%2\n",
+      {header + "1 2 3 00000000000000ff" + id + " 04 a\n", "line 2: bad offset '04'"},
+      {header + "1 2 3 00000000000000ff" + id + " 4 a%2\n",
        "line 2: bad %-escape in the file name at column 2"},
-      {header + "1 2 3 00000000000000ff 4 a%zz\n", "line 2: bad %-escape"},
-      {header + "1 2 3 00000000000000ff 4 a/b\n",
+      {header + "1 2 3 00000000000000ff" + id + " 4 a%zz\n", "line 2: bad %-escape"},
+      {header + "1 2 3 00000000000000ff" + id + " 4 a/b\n",
        "line 2: unexpected character in the file name (byte 47)"},
-      {header + "1 2 3 00000000000000ff 4 a\r\n", "line 2: unexpected character"},
-      {header + good + "1 2 9 0000000000000001 7 b.log\n",
+      {header + "1 2 3 00000000000000ff" + id + " 4 a\r\n", "line 2: unexpected character"},
+      {header + good + "1 2 9 0000000000000001" + id + " 7 b.log\n",
+       "line 3: a second entry for device 1 inode 2"},
+      // The previous format is parsed as strictly.
+      {header_v1 + good, "line 2: expected 6 fields separated by single spaces "
+                         "(device inode prefix_length prefix_hash offset name), found 7"},
+      {header_v1 + "1 2 3 00000000000000ff 04 a\n", "line 2: bad offset '04'"},
+      {header_v1 + "1 2 3 00000000000000ff 4 a%2\n", "line 2: bad %-escape"},
+      {header_v1 + good_v1 + "1 2 9 0000000000000001 7 b.log\n",
        "line 3: a second entry for device 1 inode 2"},
   };
   temp_dir dir("logpipe-checkpoint");
@@ -385,7 +469,7 @@ TEST(checkpoint_store, a_leftover_temporary_file_does_not_matter) {
   const auto saved = read_file(path);
 
   // A crash in the middle of a save leaves a partial temporary file.
-  write_file(path + ".tmp", "logpipe-checkpoints 1\n1 2 3 00");
+  write_file(path + ".tmp", "logpipe-checkpoints 2\n1 2 3 00");
   checkpoint_store after_crash(path);
   ASSERT_TRUE(after_crash.load(error)) << error;
   ASSERT_EQ(after_crash.size(), 1u);
@@ -427,7 +511,7 @@ TEST(checkpoint_store, save_replaces_an_existing_file) {
   // An empty store saves as just the header, and loads as empty.
   checkpoint_store empty(path);
   ASSERT_TRUE(empty.save(error)) << error;
-  EXPECT_EQ(read_file(path), "logpipe-checkpoints 1\n");
+  EXPECT_EQ(read_file(path), "logpipe-checkpoints 2\n");
   ASSERT_TRUE(loaded.load(error)) << error;
   EXPECT_EQ(loaded.size(), 0u);
 }

@@ -82,8 +82,12 @@ protected:
   }
 
   /// Offsets and sequence numbers follow each other from 0; every block
-  /// carries the stream's name and origin and is at most `block_size` long.
+  /// carries the stream's name and origin, the source id of the command's one
+  /// run, and is at most `block_size` long.
   void check_blocks(std::uint64_t block_size) {
+    ASSERT_FALSE(probe.blocks.empty());
+    const auto source_id = probe.blocks[0].source_id;
+    EXPECT_NE(source_id, 0u);
     std::uint64_t offset = 0;
     for (std::size_t i = 0; i < probe.blocks.size(); ++i) {
       const auto& b = probe.blocks[i];
@@ -94,6 +98,7 @@ protected:
       EXPECT_EQ(b.seq, i);
       EXPECT_EQ(b.offset, offset);
       EXPECT_EQ(b.flags, 0u);
+      EXPECT_EQ(b.source_id, source_id);
       EXPECT_GT(b.bytes.size(), 0u);
       EXPECT_LE(b.bytes.size(), block_size);
       offset += b.bytes.size();
@@ -178,6 +183,10 @@ TEST_F(exec_input_test, runs_the_command_again_after_it_exits) {
   EXPECT_EQ(probe.blocks[0].seq, 0u);
   EXPECT_EQ(probe.blocks[1].seq, 1u);
   EXPECT_EQ(probe.blocks[1].file_name, "commands/out.log");
+  // Each run is a generation of its own.
+  EXPECT_NE(probe.blocks[0].source_id, 0u);
+  EXPECT_NE(probe.blocks[1].source_id, 0u);
+  EXPECT_NE(probe.blocks[0].source_id, probe.blocks[1].source_id);
 }
 
 TEST_F(exec_input_test, stop_terminates_a_long_running_command) {

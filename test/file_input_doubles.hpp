@@ -44,6 +44,8 @@ struct watcher_record {
   std::vector<published_entry> published;
   std::vector<std::uint64_t> released;
   std::vector<file_identity> identities;
+  /// The source id told with each identity.
+  std::vector<std::uint64_t> source_ids;
   int opened = 0;
   int closed = 0;
   int finished = 0;
@@ -102,9 +104,10 @@ fake_watcher(fake_watcher_actor::stateful_pointer<fake_watcher_state> self,
       rec->released.push_back(seq);
     },
     [=](identity_atom, tail_id, std::uint64_t device, std::uint64_t inode,
-        std::uint32_t prefix_length, std::uint64_t hash) {
+        std::uint32_t prefix_length, std::uint64_t hash, std::uint64_t source_id) {
       rec->events.emplace_back("identity");
       rec->identities.push_back(file_identity{device, inode, prefix_length, hash});
+      rec->source_ids.push_back(source_id);
     },
     [=](opened_atom, tail_id) {
       rec->events.emplace_back("opened");
@@ -123,7 +126,7 @@ fake_watcher(fake_watcher_actor::stateful_pointer<fake_watcher_state> self,
 }
 
 /// What the fake bus received.
-struct bus_record {
+struct block_record {
   std::vector<log_block> blocks;
 };
 
@@ -132,7 +135,7 @@ struct fake_bus_state {
 };
 
 inline bus_actor::behavior_type fake_bus(bus_actor::stateful_pointer<fake_bus_state>,
-                                         std::shared_ptr<bus_record> rec) {
+                                         std::shared_ptr<block_record> rec) {
   return {
     [=](attach_atom, input_atom, std::uint32_t) -> std::uint64_t { return 0; },
     [=](attach_atom, output_atom, std::uint32_t) {},

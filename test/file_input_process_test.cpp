@@ -10,6 +10,8 @@
 
 #include "process_helpers.hpp"
 
+#include "actors/checkpoint_store.hpp"
+
 #include <gtest/gtest.h>
 
 #include <functional>
@@ -370,6 +372,18 @@ protected:
     return size_of(out_file);
   }
 
+  /// The source id of every file in the input's checkpoints, by the name it
+  /// is shipped under.
+  std::map<std::string, std::uint64_t> source_ids() const {
+    checkpoint_store store(dir.file("data/file-input-logs.checkpoints"));
+    std::string error;
+    EXPECT_TRUE(store.load(error)) << error;
+    std::map<std::string, std::uint64_t> out;
+    for (const auto& cp : store.all())
+      out[cp.name] = cp.source_id;
+    return out;
+  }
+
   /// Waits until the output has at least `bytes` bytes; true if it has.
   bool wait_for_output(std::uint64_t bytes, milliseconds timeout = default_timeout) const {
     return wait_until([&] { return out_size() >= bytes; }, timeout);
@@ -683,6 +697,10 @@ TEST_F(file_input, copytruncate_restarts_at_zero_and_loses_nothing) {
   for (long n = 0; n < 5000; n += 100)
     app.write(lines("c", n, n + 99));
   ASSERT_TRUE(wait_for_output(5000 * 10)) << out_size();
+  // Checkpoints are written within checkpoint_interval.
+  ASSERT_TRUE(wait_until([&] { return source_ids()["app.log"] != 0; }))
+    << "app.log has no checkpoint";
+  const auto first_id = source_ids()["app.log"];
 
   // logrotate's copytruncate: copy the content away, truncate in place.
   write_file(path("app.log.1"), read_file(path("app.log")));
@@ -690,6 +708,12 @@ TEST_F(file_input, copytruncate_restarts_at_zero_and_loses_nothing) {
   app.write(lines("c", 5000, 5009));
   ASSERT_TRUE(wait_until([&] { return log_count("app.log: truncated to ") == 1; }))
     << "no truncation notice\n--- log:\n" << read_file(log_file);
+  // Read again from 0 under a new source id, which the checkpoint records.
+  ASSERT_TRUE(wait_until([&] {
+    auto id = source_ids()["app.log"];
+    return id != first_id && id != 0;
+  })) << "the checkpoint keeps the source id of the truncated content";
+  const auto second_id = source_ids()["app.log"];
   for (long n = 5010; n < 10000; n += 10)
     app.write(lines("c", n, n + 9));
   ASSERT_TRUE(wait_for_output(10000 * 10)) << out_size();
@@ -712,6 +736,7 @@ TEST_F(file_input, copytruncate_restarts_at_zero_and_loses_nothing) {
   ASSERT_NO_FATAL_FAILURE(stop_agent());
   EXPECT_TRUE(same_text(output(), lines("c", 0, 10199)));
   EXPECT_EQ(log_count("truncated"), 1u) << read_file(log_file);
+  EXPECT_EQ(source_ids()["app.log"], second_id) << "a restart changed the source id";
   expect_quiet_log();
 }
 
@@ -806,6 +831,18 @@ TEST_F(file_input, killed_worker_resumes_from_the_last_acked_byte) {
   while (out_size() < 100 * 1024 && clock_type::now() < deadline)
     step();
   ASSERT_GE(out_size(), 100u * 1024) << "the output does not grow";
+  // Three files, three generations.
+  std::map<std::string, std::uint64_t> ids_before;
+  ASSERT_TRUE(wait_until([&] {
+    ids_before = source_ids();
+    return ids_before.size() == tags.size();
+  })) << ::testing::PrintToString(ids_before);
+  std::set<std::uint64_t> distinct;
+  for (const auto& [name, id] : ids_before) {
+    EXPECT_NE(id, 0u) << name;
+    distinct.insert(id);
+  }
+  EXPECT_EQ(distinct.size(), tags.size());
 
   // Mid-stream.
   ASSERT_EQ(::kill(first_worker, SIGKILL), 0);
@@ -872,6 +909,8 @@ TEST_F(file_input, killed_worker_resumes_from_the_last_acked_byte) {
             << " bytes) shipped twice, " << parsed.repaired << " block cut short; "
             << written[0] * 3 << " lines written\n";
   EXPECT_LT(duplicates * 11, window * block_size);
+  // The next worker resumed every file under the id it had.
+  EXPECT_EQ(source_ids(), ids_before);
   EXPECT_TRUE(log_count("worker was killed by signal 9; starting a new one") == 1)
     << read_file(log_file);
   expect_quiet_log({"worker was killed by signal 9"});
@@ -901,6 +940,7 @@ TEST_F(file_input, restart_resumes_after_the_last_byte) {
   ASSERT_NO_FATAL_FAILURE(stop_agent());
   const auto first_run = output();
   const auto checkpoints = read_file(dir.file("data/file-input-logs.checkpoints"));
+  const auto ids_before = source_ids();
 
   // While it is down: a.log grows, c.log appears, b.log is truncated and
   // written again (other first bytes), t.log truncated and written again
@@ -939,6 +979,21 @@ TEST_F(file_input, restart_resumes_after_the_last_byte) {
   EXPECT_TRUE(is_range(tags2["t"], 0, 149, "t.log (truncated while down)"));
   EXPECT_EQ(log_count(path("t.log") + " is shorter than its checkpoint (1500 < 3000)"), 1u)
     << read_file(log_file);
+  // Source ids: a.log resumed under its own; b.log and t.log read from 0
+  // under new ones; c.log has one of its own.
+  auto ids = source_ids();
+  ASSERT_EQ(ids_before.size(), 3u) << checkpoints;
+  ASSERT_EQ(ids.size(), 4u);
+  EXPECT_EQ(ids["a.log"], ids_before.at("a.log"));
+  EXPECT_NE(ids["b.log"], ids_before.at("b.log"));
+  EXPECT_NE(ids["t.log"], ids_before.at("t.log"));
+  std::set<std::uint64_t> distinct{ids_before.at("a.log"), ids_before.at("b.log"),
+                                   ids_before.at("t.log")};
+  for (const auto& [name, id] : ids) {
+    EXPECT_NE(id, 0u) << name;
+    distinct.insert(id);
+  }
+  EXPECT_EQ(distinct.size(), 6u);
   expect_quiet_log();
 }
 

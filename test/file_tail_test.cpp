@@ -37,6 +37,8 @@ namespace {
 using namespace std::chrono_literals;
 
 constexpr tail_id the_id = 7;
+/// The source id the tests start tails with.
+constexpr std::uint64_t the_source = 0x5ca1ab1e0ddba11ull;
 
 std::string make_temp_dir() {
   std::string pattern = "/tmp/logpipe-file-tail-XXXXXX";
@@ -58,7 +60,7 @@ protected:
   file_tail_test()
     : dir(make_temp_dir()),
       wrec(std::make_shared<watcher_record>()),
-      brec(std::make_shared<bus_record>()) {
+      brec(std::make_shared<block_record>()) {
     watcher = own(sys.spawn(fake_watcher, wrec));
     bus = own(sys.spawn(fake_bus, brec));
     settings.folder = dir;
@@ -111,7 +113,8 @@ protected:
              const std::string& shipped_as = {}) {
     auto shared = std::make_shared<const file_tail_settings>(settings);
     tail = own(sys.spawn(file_tail, shared, dir_watcher_actor{watcher}, the_id, name,
-                         shipped_as.empty() ? name : shipped_as, identity(name), offset));
+                         shipped_as.empty() ? name : shipped_as, identity(name),
+                         file_position{the_source, offset}));
     auto down = tail_down;
     tail->attach_functor([down](const caf::error&) { *down = true; });
     run();
@@ -163,9 +166,19 @@ protected:
   /// Every block and its `published` report agree: same sequence number (one
   /// the watcher handed out), end = offset + size; offsets follow each other
   /// from `first` (a block starting at 0 again after a truncation is allowed
-  /// from index `restart`).
+  /// from index `restart`). Blocks carry the_source, and from `restart` on the
+  /// new source id the watcher was told (and only then is it told another).
   void expect_consistent(std::uint64_t first = 0, std::size_t restart = SIZE_MAX) {
     ASSERT_EQ(wrec->published.size(), brec->blocks.size());
+    auto source = the_source;
+    for (auto told : wrec->source_ids)
+      if (told != the_source)
+        source = told;
+    if (restart == SIZE_MAX)
+      EXPECT_EQ(source, the_source) << "a new source id without a truncation";
+    else
+      EXPECT_NE(source, the_source) << "no new source id after the truncation";
+    EXPECT_NE(source, 0u);
     auto next = first;
     for (std::size_t i = 0; i < brec->blocks.size(); ++i) {
       const auto& blk = brec->blocks[i];
@@ -180,6 +193,7 @@ protected:
       EXPECT_EQ(pub.end, blk.offset + size) << "block " << i;
       EXPECT_EQ(blk.origin, "host-a");
       EXPECT_EQ(blk.input, 3u);
+      EXPECT_EQ(blk.source_id, i < restart ? the_source : source) << "block " << i;
       next = blk.offset + size;
     }
     // Every sequence number handed out was either published or released.
@@ -189,7 +203,7 @@ protected:
   std::string dir;
   file_tail_settings settings;
   std::shared_ptr<watcher_record> wrec;
-  std::shared_ptr<bus_record> brec;
+  std::shared_ptr<block_record> brec;
   fake_watcher_actor watcher;
   bus_actor bus;
   file_tail_actor tail;
@@ -249,6 +263,22 @@ TEST_F(file_tail_test, starts_at_the_offset_it_is_given) {
   EXPECT_EQ(wrec->published.back().end, 30u);
 }
 
+TEST_F(file_tail_test, every_block_carries_the_source_id_the_tail_was_started_with) {
+  // As after a restart: resumed from a checkpoint, under its recorded id.
+  append("a.log", text(40));
+  start("a.log", 8);
+  append("a.log", text(20, 'A'));
+  inject(modified_atom_v);
+  ASSERT_EQ(brec->blocks.size(), 4u);
+  for (const auto& blk : brec->blocks)
+    EXPECT_EQ(blk.source_id, the_source);
+  // Its identity was taken again as it grew: under the same id.
+  ASSERT_FALSE(wrec->source_ids.empty());
+  for (auto told : wrec->source_ids)
+    EXPECT_EQ(told, the_source);
+  expect_consistent(8);
+}
+
 TEST_F(file_tail_test, a_tail_at_the_end_of_its_file_waits_for_more) {
   append("a.log", text(30));
   start("a.log", 30);
@@ -273,6 +303,8 @@ TEST_F(file_tail_test, the_identity_is_taken_again_once_the_file_outgrows_its_pr
   EXPECT_EQ(wrec->identities[0].prefix_length, identity_prefix);
   EXPECT_EQ(wrec->identities[0].prefix_hash, now.prefix_hash);
   EXPECT_TRUE(wrec->identities[0].same_inode(now));
+  // The same file, the same generation.
+  EXPECT_EQ(wrec->source_ids, (std::vector<std::uint64_t>{the_source}));
   // With that identity it opens its file again after closing it.
   advance(1s);
   EXPECT_EQ(wrec->closed, 1);
@@ -436,6 +468,36 @@ TEST_F(file_tail_test, a_file_truncated_in_place_is_read_again_from_zero) {
   inject(modified_atom_v);
   EXPECT_EQ(shipped(), "hello world\nnew\nnext\n");
   expect_consistent(0, 1);
+}
+
+TEST_F(file_tail_test, each_truncation_gives_a_new_source_id_told_before_its_blocks) {
+  append("a.log", "hello world\n");
+  start("a.log");
+  truncate("a.log");
+  append("a.log", "new\n");
+  inject(modified_atom_v);
+  ASSERT_EQ(brec->blocks.size(), 2u);
+  ASSERT_EQ(wrec->source_ids.size(), 1u);
+  const auto second = wrec->source_ids[0];
+  EXPECT_NE(second, the_source);
+  EXPECT_NE(second, 0u);
+  EXPECT_EQ(brec->blocks[1].source_id, second);
+  // The watcher hears of the new id before the first block read under it.
+  EXPECT_EQ(wrec->events, (std::vector<std::string>{"opened", "credit", "published",
+                                                    "identity", "credit", "published"}));
+  EXPECT_EQ(wrec->identities[0].prefix_length, 4u);
+  // Truncated again (to less than was read): yet another generation.
+  truncate("a.log");
+  append("a.log", "3\n");
+  inject(modified_atom_v);
+  ASSERT_EQ(brec->blocks.size(), 3u);
+  ASSERT_EQ(wrec->source_ids.size(), 2u);
+  const auto third = wrec->source_ids[1];
+  EXPECT_NE(third, the_source);
+  EXPECT_NE(third, second);
+  EXPECT_NE(third, 0u);
+  EXPECT_EQ(brec->blocks[2].source_id, third);
+  EXPECT_EQ(brec->blocks[2].offset, 0u);
 }
 
 TEST_F(file_tail_test, a_truncated_file_is_still_its_own_after_closing_and_reopening) {
@@ -630,7 +692,8 @@ TEST_F(file_tail_test, a_file_missing_at_start_is_not_opened) {
   unlink("a.log");
   auto shared = std::make_shared<const file_tail_settings>(settings);
   tail = own(sys.spawn(file_tail, shared, dir_watcher_actor{watcher}, the_id,
-                       std::string("a.log"), std::string("a.log"), id, std::uint64_t{0}));
+                       std::string("a.log"), std::string("a.log"), id,
+                       file_position{the_source, 0}));
   run();
   EXPECT_EQ(wrec->opened, 0);
   EXPECT_EQ(wrec->credit_requests, 0u);
