@@ -313,9 +313,13 @@ config::kind_schema caf_output_schema() {
   schema.check = [](const component_config& c) {
     auto problems = check_tls(c);
     bool has_list = !c.get_list("endpoints").empty();
-    if (c.has("connect") == has_list) {
-      problems.push_back({c.has("connect") ? "connect" : "endpoints",
-                          "set exactly one of `connect` and `endpoints`"});
+    if (c.has("connect") && has_list) {
+      problems.push_back({"connect", "conflicts with `endpoints`: set only one of them"});
+      return problems;
+    }
+    if (!c.has("connect") && !has_list) {
+      problems.push_back({"connect", "is missing: set `connect`, or `endpoints` for several "
+                                     "receiving agents"});
       return problems;
     }
     auto endpoint_problems = has_list ? check_endpoints("endpoints", c.get_list("endpoints"))

@@ -3,6 +3,7 @@
 
 #include "agent_process.hpp"
 #include "loopback.hpp"
+#include "numbered_lines.hpp"
 
 #include "actors/wire.hpp"
 
@@ -20,28 +21,10 @@ namespace {
 namespace fs = std::filesystem;
 using logpipe::test::client_socket;
 using logpipe::test::free_port;
+using logpipe::test::numbered_lines;
+using logpipe::test::numbered_text;
 
 constexpr auto transfer_timeout = 20s; // 100 MiB in the sanitizer build
-
-/// Numbered lines of about 100 bytes: "<stream> 000000042 payload...\n".
-std::string numbered_lines(const std::string& stream, std::size_t first, std::size_t count) {
-  std::string out;
-  out.reserve(count * 100);
-  char head[64];
-  for (std::size_t i = first; i < first + count; ++i) {
-    int n = std::snprintf(head, sizeof head, "%s %09zu ", stream.c_str(), i);
-    out.append(head, static_cast<std::size_t>(n));
-    // 97 to 103 bytes with the newline: lines do not line up with blocks.
-    out.append(static_cast<std::size_t>(96 - n) + i % 7, static_cast<char>('a' + i % 26));
-    out += '\n';
-  }
-  return out;
-}
-
-/// About `bytes` of numbered lines.
-std::string numbered_text(const std::string& stream, std::size_t bytes) {
-  return numbered_lines(stream, 0, bytes / 100);
-}
 
 void append_file(const std::string& path, const std::string& text) {
   std::ofstream out(path, std::ios::binary | std::ios::app);
