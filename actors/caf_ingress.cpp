@@ -5,8 +5,6 @@
 #include "actors/network_address.hpp"
 
 #include <caf/actor_system.hpp>
-#include <caf/io/middleman.hpp>
-#include <caf/openssl/manager.hpp>
 #include <caf/send.hpp>
 
 #include <chrono>
@@ -166,9 +164,7 @@ config::kind_schema caf_input_schema() {
 }
 
 input_actor spawn_caf_input(caf::actor_system& sys, const component_context& ctx) {
-  auto network = uses_tls(ctx.config) ? sys.openssl_manager().actor_handle()
-                                      : sys.middleman().actor_handle();
-  return sys.spawn(caf_ingress, ctx, network, protocol_version);
+  return sys.spawn(caf_ingress, ctx, link_network(sys, ctx.config), protocol_version);
 }
 
 } // namespace logpipe

@@ -4,8 +4,6 @@
 #include "actors/logging.hpp"
 
 #include <caf/actor_system.hpp>
-#include <caf/io/middleman.hpp>
-#include <caf/openssl/manager.hpp>
 
 #include <algorithm>
 #include <chrono>
@@ -331,9 +329,7 @@ config::kind_schema caf_output_schema() {
 }
 
 output_actor spawn_caf_output(caf::actor_system& sys, const component_context& ctx) {
-  auto network = uses_tls(ctx.config) ? sys.openssl_manager().actor_handle()
-                                      : sys.middleman().actor_handle();
-  return sys.spawn(caf_link, ctx, network, protocol_version);
+  return sys.spawn(caf_link, ctx, link_network(sys, ctx.config), protocol_version);
 }
 
 } // namespace logpipe

@@ -1,6 +1,8 @@
 #include "actors/link_settings.hpp"
 
+#include <caf/actor_system.hpp>
 #include <caf/actor_system_config.hpp>
+#include <caf/io/middleman.hpp>
 #include <caf/openssl/manager.hpp>
 
 #include <openssl/err.h>
@@ -104,6 +106,11 @@ std::vector<config::key_problem> check_tls(const config::component_config& c) {
   if (set == 3)
     check_tls_files(c, problems);
   return problems;
+}
+
+caf::io::middleman_actor link_network(caf::actor_system& sys,
+                                      const config::component_config& c) {
+  return uses_tls(c) ? sys.openssl_manager().actor_handle() : sys.middleman().actor_handle();
 }
 
 void apply_link_settings(caf::actor_system_config& cfg, const config::agent_config& config) {

@@ -7,6 +7,7 @@
 #include "config/config.hpp"
 
 #include <caf/fwd.hpp>
+#include <caf/io/middleman_actor.hpp>
 
 #include <vector>
 
@@ -24,6 +25,10 @@ std::vector<config::key_problem> check_tls(const config::component_config& c);
 
 /// Whether `c` links with TLS.
 bool uses_tls(const config::component_config& c);
+
+/// The actor that publishes and connects `c`'s links: CAF's openssl manager
+/// with TLS, its plain middleman without.
+caf::io::middleman_actor link_network(caf::actor_system& sys, const config::component_config& c);
 
 /// Sets heartbeats from [agent] and, if a component uses TLS, loads CAF's
 /// openssl module with that identity (the loader has checked there is one).
