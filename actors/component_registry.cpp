@@ -10,9 +10,19 @@
 #include "actors/tcp_listener.hpp"
 #include "actors/tcp_sink.hpp"
 
+#include <algorithm>
 #include <stdexcept>
 
 namespace logpipe {
+
+std::string state_file(const component_context& ctx, const std::string& kind,
+                       const std::string& extension) {
+  if (ctx.data_dir.empty())
+    return {};
+  std::string name = ctx.config.name;
+  std::replace(name.begin(), name.end(), '/', '_');
+  return ctx.data_dir + "/" + kind + "-" + name + "." + extension;
+}
 
 void component_registry::add_input(config::kind_schema schema,
                                    input_factory spawn, kind_needs needs) {

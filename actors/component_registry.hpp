@@ -30,6 +30,12 @@ struct component_context {
   std::map<std::string, std::string> start_once;
 };
 
+/// A file of the component's own in `[agent] data_dir`:
+/// "<data_dir>/<kind>-<component name>.<extension>", any '/' in the name
+/// replaced; "" when the context has no data_dir.
+std::string state_file(const component_context& ctx, const std::string& kind,
+                       const std::string& extension);
+
 using input_factory =
   std::function<input_actor(caf::actor_system&, const component_context&)>;
 using output_factory =

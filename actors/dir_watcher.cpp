@@ -471,12 +471,6 @@ bool start_watching(self_ptr self) {
   return true;
 }
 
-std::string store_path(const component_context& ctx) {
-  std::string name = ctx.config.name;
-  std::replace(name.begin(), name.end(), '/', '_');
-  return ctx.data_dir + "/file-input-" + name + ".checkpoints";
-}
-
 } // namespace
 
 dir_watcher_state::~dir_watcher_state() {
@@ -525,7 +519,7 @@ dir_watcher_actor::behavior_type dir_watcher(self_ptr self, component_context ct
   st.max_open_files = static_cast<std::size_t>(cfg.get_int("max_open_files"));
   st.checkpoint_interval = cfg.get_duration("checkpoint_interval");
   st.credit = credit_window(static_cast<std::uint64_t>(cfg.get_int("window")));
-  st.store = checkpoint_store(store_path(ctx));
+  st.store = checkpoint_store(state_file(ctx, "file-input", "checkpoints"));
   st.first_start = !std::filesystem::exists(st.store.path());
   std::string error;
   if (!st.store.load(error)) {

@@ -249,15 +249,6 @@ void write_block(self_ptr self, const log_block& blk) {
   }
 }
 
-/// The journal of the records of written_ranges in data_dir ("" without one).
-std::string positions_path(const component_context& ctx) {
-  if (ctx.data_dir.empty())
-    return {};
-  std::string name = ctx.config.name;
-  std::replace(name.begin(), name.end(), '/', '_');
-  return ctx.data_dir + "/file-output-" + name + ".positions";
-}
-
 } // namespace
 
 file_sink_state::~file_sink_state() {
@@ -291,7 +282,7 @@ file_sink_actor::behavior_type file_sink(self_ptr self, component_context ctx) {
     return file_sink_actor::behavior_type::make_empty_behavior();
   }
   if (st.folder->settings().layout == folder_layout::by_origin) {
-    st.ranges = std::make_unique<written_ranges>(positions_path(ctx));
+    st.ranges = std::make_unique<written_ranges>(state_file(ctx, "file-output", "positions"));
     if (auto problem = st.ranges->load(); !problem.empty())
       log::warn("output {}: {}; re-sent blocks may be written twice", st.component, problem);
   }
