@@ -50,19 +50,6 @@ void configure(const agent_process& agent, const std::string& components,
   write_file(agent.config_file(), text);
 }
 
-void append_file(const std::string& path, const std::string& text) {
-  std::ofstream out(path, std::ios::binary | std::ios::app);
-  out << text;
-  if (!out)
-    throw std::runtime_error("cannot append to " + path);
-}
-
-std::uint64_t size_of(const std::string& path) {
-  std::error_code ec;
-  auto n = fs::file_size(path, ec);
-  return ec ? 0 : n;
-}
-
 /// Appends `text` to `path` in pieces until `ready()` (or all but the last
 /// piece is written) and returns how much it appended: the rest, appended
 /// after a kill, makes the kill fall mid-stream however fast the agents are.

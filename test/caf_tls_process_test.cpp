@@ -35,19 +35,6 @@ using ::testing::StartsWith;
 constexpr auto transfer_timeout = 60s; // sanitizer builds are slow
 constexpr std::size_t mib = 1u << 20;
 
-void append_file(const std::string& path, const std::string& text) {
-  std::ofstream out(path, std::ios::binary | std::ios::app);
-  out << text;
-  if (!out)
-    throw std::runtime_error("cannot append to " + path);
-}
-
-std::uint64_t size_of(const std::string& path) {
-  std::error_code ec;
-  auto n = fs::file_size(path, ec);
-  return ec ? 0 : n;
-}
-
 bool wait_for_size(const std::string& path, std::uint64_t size) {
   return wait_until([&] { return size_of(path) >= size; }, transfer_timeout);
 }

@@ -219,11 +219,6 @@ void append(const std::string& path, const std::string& text) {
   appender(path).write(text);
 }
 
-std::uint64_t size_of(const std::string& path) {
-  struct stat info;
-  return ::stat(path.c_str(), &info) == 0 ? static_cast<std::uint64_t>(info.st_size) : 0;
-}
-
 std::vector<std::string> names_in(const std::string& folder) {
   std::vector<std::string> out;
   for (const auto& entry : fs::directory_iterator(folder))

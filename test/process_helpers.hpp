@@ -65,6 +65,19 @@ inline void write_file(const std::string& path, const std::string& text) {
     throw std::runtime_error("cannot write " + path);
 }
 
+inline void append_file(const std::string& path, const std::string& text) {
+  std::ofstream out(path, std::ios::binary | std::ios::app);
+  out << text;
+  if (!out)
+    throw std::runtime_error("cannot append to " + path);
+}
+
+/// The size of a file, 0 if it does not exist (yet).
+inline std::uint64_t size_of(const std::string& path) {
+  struct stat info;
+  return ::stat(path.c_str(), &info) == 0 ? static_cast<std::uint64_t>(info.st_size) : 0;
+}
+
 /// Counts the (non-overlapping) occurrences of `needle` in `text`.
 inline std::size_t count_of(const std::string& text, const std::string& needle) {
   std::size_t n = 0;

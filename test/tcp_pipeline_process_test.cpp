@@ -26,11 +26,6 @@ using logpipe::test::numbered_text;
 
 constexpr auto transfer_timeout = 20s; // 100 MiB in the sanitizer build
 
-void append_file(const std::string& path, const std::string& text) {
-  std::ofstream out(path, std::ios::binary | std::ios::app);
-  out << text;
-}
-
 /// The line numbers found in `text` for `stream`; sets `damaged` to the
 /// first line that is not one numbered_lines() writes.
 std::set<std::size_t> line_numbers(const std::string& text, const std::string& stream,
