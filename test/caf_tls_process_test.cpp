@@ -240,6 +240,9 @@ TEST_F(caf_tls_process, a_peer_certified_by_another_ca_is_refused_and_others_kee
   EXPECT_EQ(collector.log_count("linked to"), 1u) << collector.describe();
   EXPECT_EQ(aggregator.log_count("linked with"), 1u) << aggregator.describe();
   EXPECT_EQ(intruder.log_count("linked to"), 0u) << intruder.describe();
+  // The refusal is the aggregator's, and it says so, with the peer's address.
+  EXPECT_GE(aggregator.log_count("TLS handshake with 127.0.0.1:"), 1u) << aggregator.describe();
+  EXPECT_GE(aggregator.log_count("(incoming) failed: "), 1u) << aggregator.describe();
   EXPECT_EQ(origins(), std::vector<std::string>{"collector"});
   EXPECT_EQ(stderr_of(intruder), "");
   intruder.kill();
@@ -264,6 +267,7 @@ TEST_F(caf_tls_process, a_peer_without_tls_is_refused) {
     << plain.describe();
   EXPECT_EQ(plain.log_count("linked to"), 0u) << plain.describe();
   EXPECT_EQ(aggregator.log_count("linked with"), 0u) << aggregator.describe();
+  EXPECT_GE(aggregator.log_count("(incoming) failed: "), 1u) << aggregator.describe();
   EXPECT_EQ(origins(), std::vector<std::string>{});
   EXPECT_EQ(stderr_of(plain), "");
   plain.kill();
