@@ -7,6 +7,7 @@
 #include "actor_fixture.hpp"
 #include "folder_tree.hpp"
 #include "proc_scan.hpp"
+#include "recording_bus.hpp"
 #include "wait_until.hpp"
 
 #include "actors/deflate.hpp"
@@ -39,27 +40,6 @@ namespace {
 
 namespace fs = std::filesystem;
 using namespace std::chrono_literals;
-
-/// What the bus double was told.
-struct bus_record {
-  std::vector<std::uint32_t> attached;
-  /// (output, input, seq) in arrival order.
-  std::vector<std::tuple<std::uint32_t, std::uint32_t, std::uint64_t>> acks;
-};
-
-bus_actor::behavior_type recording_bus(bus_actor::pointer,
-                                       std::shared_ptr<bus_record> rec) {
-  return {
-    [=](attach_atom, input_atom, std::uint32_t) { return std::uint64_t{0}; },
-    [=](attach_atom, output_atom, std::uint32_t index) { rec->attached.push_back(index); },
-    [=](detach_atom, output_atom, std::uint32_t) {},
-    [=](publish_atom, const log_block&) {},
-    [=](ack_atom, std::uint32_t output, std::uint32_t input, std::uint64_t seq) {
-      rec->acks.emplace_back(output, input, seq);
-    },
-    [=](status_atom) { return bus_status{}; },
-  };
-}
 
 /// Only the file output's kind, as the component registry would offer it.
 class file_kind : public config::kind_lookup {
@@ -123,15 +103,7 @@ protected:
 
   std::uint64_t publish(const std::string& name, const std::string& bytes,
                         const std::string& origin = "127.0.0.1") {
-    log_block blk;
-    blk.origin = origin;
-    blk.file_name = name;
-    blk.input = 1;
-    blk.seq = next_seq++;
-    blk.bytes.assign(bytes.begin(), bytes.end());
-    auto seq = blk.seq;
-    caf::anon_send(sink, publish_atom_v, std::move(blk));
-    return seq;
+    return publish_at(name, 0, 0, bytes, 0, origin);
   }
 
   /// Publishes a block of source generation `source_id` at `offset`.
@@ -203,7 +175,7 @@ protected:
 TEST_F(file_sink_test, attaches_and_creates_its_folder) {
   out = base / "deep" / "out";
   start();
-  EXPECT_EQ(rec->attached, std::vector<std::uint32_t>{output_index});
+  EXPECT_EQ(rec->outputs_attached, std::vector<std::uint32_t>{output_index});
   EXPECT_TRUE(fs::is_directory(out));
   EXPECT_FALSE(down_reason());
 }
