@@ -6,6 +6,7 @@
 #include "actors/exec_input.hpp"
 #include "actors/file_sink.hpp"
 #include "actors/null_output.hpp"
+#include "actors/plugin_library.hpp"
 #include "actors/stdout_output.hpp"
 #include "actors/tcp_listener.hpp"
 #include "actors/tcp_sink.hpp"
@@ -24,24 +25,53 @@ std::string state_file(const component_context& ctx, const std::string& kind,
   return ctx.data_dir + "/" + kind + "-" + name + "." + extension;
 }
 
+// Marks the kind with the plugin being loaded; a type that is already known
+// (built in, or from another plugin) cannot be replaced.
+void component_registry::add_kind(config::kind_schema& schema) {
+  schema.plugin = loading_plugin_;
+  if (const auto* known = find(schema.kind_role, schema.type))
+    throw std::logic_error(std::string(config::to_string(schema.kind_role)) + " type '"
+                           + schema.type + "' is already provided by "
+                           + (known->plugin.empty() ? "logpipe itself"
+                                                    : "plugin " + known->plugin));
+}
+
 void component_registry::add_input(config::kind_schema schema,
                                    input_factory spawn, kind_needs needs) {
   schema.kind_role = config::role::input;
-  auto type = schema.type;
+  add_kind(schema);
   if (needs == kind_needs::middleman)
-    network_kinds_.emplace(config::role::input, type);
-  if (!inputs_.emplace(type, std::make_pair(std::move(schema), std::move(spawn))).second)
-    throw std::logic_error("input type registered twice: " + type);
+    network_kinds_.emplace(config::role::input, schema.type);
+  auto type = schema.type;
+  inputs_.emplace(type, std::make_pair(std::move(schema), std::move(spawn)));
 }
 
 void component_registry::add_output(config::kind_schema schema,
                                     output_factory spawn, kind_needs needs) {
   schema.kind_role = config::role::output;
-  auto type = schema.type;
+  add_kind(schema);
   if (needs == kind_needs::middleman)
-    network_kinds_.emplace(config::role::output, type);
-  if (!outputs_.emplace(type, std::make_pair(std::move(schema), std::move(spawn))).second)
-    throw std::logic_error("output type registered twice: " + type);
+    network_kinds_.emplace(config::role::output, schema.type);
+  auto type = schema.type;
+  outputs_.emplace(type, std::make_pair(std::move(schema), std::move(spawn)));
+}
+
+std::string component_registry::load_plugin(const std::string& path) {
+  if (auto done = plugins_.find(path); done != plugins_.end())
+    return done->second;
+  auto& outcome = plugins_[path];
+  auto opened = open_plugin(path);
+  if (auto* why = std::get_if<std::string>(&opened))
+    return outcome = *why;
+  const plugin_info* info = std::get<const plugin_info*>(opened);
+  loading_plugin_ = path;
+  try {
+    info->register_kinds(*this);
+  } catch (const std::exception& e) {
+    outcome = path + " (plugin " + info->name + "): " + e.what();
+  }
+  loading_plugin_.clear();
+  return outcome;
 }
 
 const input_factory& component_registry::input(const std::string& type) const {

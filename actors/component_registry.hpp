@@ -67,7 +67,18 @@ public:
                                   std::string_view type) const override;
   std::vector<std::string> types(config::role r) const override;
 
+  /// Opens a plugin library (actors/plugin_library.hpp) and lets it add its
+  /// kinds, marked as its own. A library is opened once; asking again gives
+  /// the first answer.
+  std::string load_plugin(const std::string& path) override;
+
 private:
+  void add_kind(config::kind_schema& schema);
+
+  /// Library path -> "" (loaded) or why it was refused.
+  std::map<std::string, std::string> plugins_;
+  /// The library whose register_kinds is running ("" for built-in kinds).
+  std::string loading_plugin_;
   std::map<std::string, std::pair<config::kind_schema, input_factory>, std::less<>>
     inputs_;
   std::map<std::string, std::pair<config::kind_schema, output_factory>, std::less<>>

@@ -91,11 +91,12 @@ private:
 };
 
 /// Loads and validates a configuration file. Throws config_error.
-agent_config load_file(const std::filesystem::path& file, const kind_lookup& kinds);
+/// Plugins named by component tables are loaded into `kinds` on the way.
+agent_config load_file(const std::filesystem::path& file, kind_lookup& kinds);
 
 /// Same, from text; `file` is used in messages and to resolve relative paths.
 agent_config load_string(const std::string& text, const std::filesystem::path& file,
-                         const kind_lookup& kinds);
+                         kind_lookup& kinds);
 
 /// Markdown reference of every section and kind (docs/config-reference.md).
 std::string reference_markdown(const kind_lookup& kinds);

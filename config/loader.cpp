@@ -596,10 +596,30 @@ log_section to_log_section(const parsed_keys& keys) {
   return log;
 }
 
+// Loads the library a component table names with `plugin`, if any, and sets
+// `library` to its absolute path; false (and reported) if it cannot be used.
+bool load_plugin_of(context& ctx, const toml::table& table, const std::string& label,
+                    kind_lookup& kinds, std::string& library) {
+  auto node = table.get("plugin");
+  if (node == nullptr)
+    return true;
+  auto text = node->as_string();
+  if (text == nullptr) {
+    ctx.report(*node, "key 'plugin' in " + label + " must be a string, got " + node_words(*node));
+    return false;
+  }
+  library = resolve_path(text->get(), ctx.base);
+  if (auto why = kinds.load_plugin(library); !why.empty()) {
+    ctx.report(*node, "key 'plugin' in " + label + ": " + why);
+    return false;
+  }
+  return true;
+}
+
 // One [[inputs]] or [[outputs]] table; nullopt if it has problems that keep
 // its keys from being checked (no type, unknown type).
 std::optional<component_config> load_component(context& ctx, const toml::table& table, role r,
-                                               std::size_t index, const kind_lookup& kinds) {
+                                               std::size_t index, kind_lookup& kinds) {
   const std::string label = component_label(r, index);
   const position where = table_position(ctx, table);
   auto type_node = table.get("type");
@@ -614,7 +634,26 @@ std::optional<component_config> load_component(context& ctx, const toml::table& 
     return std::nullopt;
   }
   const std::string type = type_value->get();
+  std::string library;
+  if (!load_plugin_of(ctx, table, label, kinds, library))
+    return std::nullopt;
   const kind_schema* schema = kinds.find(r, type);
+  if (!library.empty() && (schema == nullptr || schema->plugin != library)) {
+    std::vector<std::string> provided;
+    for (const auto& known : kinds.types(r))
+      if (kinds.find(r, known)->plugin == library)
+        provided.push_back(known);
+    ctx.report(where, "plugin " + library + " provides no " + to_string(r) + " type '" + type
+                        + "' (it provides: "
+                        + (provided.empty() ? std::string("none") : quoted_list(provided))
+                        + ")");
+    return std::nullopt;
+  }
+  if (schema != nullptr && schema->plugin != library) {
+    ctx.report(where, "type '" + type + "' in " + label + " comes from a plugin: add plugin = "
+                        + in_quotes(schema->plugin) + " to this table");
+    return std::nullopt;
+  }
   if (schema == nullptr) {
     auto known = kinds.types(r);
     std::string message = "unknown " + std::string(to_string(r)) + " type '" + type + "' in "
@@ -658,7 +697,7 @@ std::optional<component_config> load_component(context& ctx, const toml::table& 
 }
 
 std::vector<component_config> load_components(context& ctx, const toml::table& root, role r,
-                                              const kind_lookup& kinds) {
+                                              kind_lookup& kinds) {
   std::vector<component_config> out;
   const std::string section = std::string(to_string(r)) + "s";
   auto node = root.get(section);
@@ -690,7 +729,7 @@ std::vector<component_config> load_components(context& ctx, const toml::table& r
 // all use it or none does (CAF keeps one connection per peer agent, whichever
 // port it came through): every component whose kind has `tls` keys must set
 // the same files, or none.
-void check_one_tls_identity(context& ctx, const agent_config& config, const kind_lookup& kinds) {
+void check_one_tls_identity(context& ctx, const agent_config& config, kind_lookup& kinds) {
   static const std::vector<std::string> keys{"tls.cert", "tls.key", "tls.ca"};
   auto identity = [](const component_config& c) {
     std::vector<std::string> files;
@@ -736,7 +775,7 @@ fs::path folder_of(const fs::path& file) {
 
 } // namespace
 
-agent_config load_string(const std::string& text, const fs::path& file, const kind_lookup& kinds) {
+agent_config load_string(const std::string& text, const fs::path& file, kind_lookup& kinds) {
   context ctx{file.string(), folder_of(file), {}};
   toml::table root;
   try {
@@ -769,7 +808,7 @@ agent_config load_string(const std::string& text, const fs::path& file, const ki
   return config;
 }
 
-agent_config load_file(const fs::path& file, const kind_lookup& kinds) {
+agent_config load_file(const fs::path& file, kind_lookup& kinds) {
   auto cannot_read = [&](int error) {
     return config_error({file.string() + ": cannot read: " + std::strerror(error)});
   };

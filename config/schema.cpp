@@ -41,10 +41,13 @@ std::vector<key_spec> make_common_keys(role r) {
   std::string what = to_string(r);
   std::vector<key_spec> keys{
       required(make_key("type", value_kind::string, "",
-                        "Kind of " + what + ": one of the types below.")),
+                        "Kind of " + what + ": one of the types below, or one a `plugin` provides.")),
       make_key("name", value_kind::string, "",
                "Name of this " + what + " in the agent's log. Default: `<type>#<N>`, N being "
                "its 1-based position among the " + what + "s."),
+      make_key("plugin", value_kind::path, "",
+               "Shared library (a plugin, see plugins.md) that provides this " + what
+                 + "'s `type`. Each library is loaded once, however many tables name it."),
   };
   if (r == role::output) {
     keys.push_back(choice_of(
@@ -80,6 +83,10 @@ const key_spec* kind_schema::find(std::string_view key) const {
     if (k.name == key)
       return &k;
   return nullptr;
+}
+
+std::string kind_lookup::load_plugin(const std::string&) {
+  return "plugins cannot be loaded here";
 }
 
 const std::vector<key_spec>& common_keys(role r) {

@@ -85,6 +85,9 @@ struct kind_schema {
   /// depend on each other). Runs only when every key parsed; the loader
   /// reports each problem at its key's position.
   std::function<std::vector<key_problem>(const component_config&)> check;
+  /// The plugin library that provides the kind (absolute path); "" for the
+  /// kinds built into logpipe.
+  std::string plugin;
 
   const key_spec* find(std::string_view key) const;
 };
@@ -97,6 +100,9 @@ public:
   virtual const kind_schema* find(role r, std::string_view type) const = 0;
   /// Every known type of a role, sorted.
   virtual std::vector<std::string> types(role r) const = 0;
+  /// Loads the plugin library at `path` (absolute), once however often it is
+  /// asked, so that its kinds can be found; "" on success, else why not.
+  virtual std::string load_plugin(const std::string& path);
 };
 
 /// Keys every component of a role has, in addition to its kind's own keys.

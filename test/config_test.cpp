@@ -90,7 +90,7 @@ public:
   std::vector<kind_schema> kinds_;
 };
 
-const fake_kinds kinds;
+fake_kinds kinds; // not const: loading may load plugins
 const std::string file_name = "/etc/logpipe/agent.toml";
 
 // The lines of the config_error the text produces; {} if it loads.
@@ -669,9 +669,9 @@ TEST(schema, common_keys) {
       out.push_back(k.name);
     return out;
   };
-  EXPECT_EQ(names(common_keys(role::input)), (std::vector<std::string>{"type", "name"}));
+  EXPECT_EQ(names(common_keys(role::input)), (std::vector<std::string>{"type", "name", "plugin"}));
   EXPECT_EQ(names(common_keys(role::output)),
-            (std::vector<std::string>{"type", "name", "on_full", "queue_limit"}));
+            (std::vector<std::string>{"type", "name", "plugin", "on_full", "queue_limit"}));
   EXPECT_TRUE(common_keys(role::input)[0].required);
   EXPECT_EQ(names(agent_keys()),
             (std::vector<std::string>{"name", "data_dir", "threads", "pid_file", "shutdown_grace",
@@ -768,7 +768,7 @@ TEST(reference, rows) {
   const auto page = reference_markdown(kinds);
   const std::vector<std::string> rows{
       "| key | type | default | description |\n|---|---|---|---|\n",
-      "| `type` (common) | string | required | Kind of input: one of the types below. |\n",
+      "| `type` (common) | string | required | Kind of input: one of the types below, or one a `plugin` provides. |\n",
       "| `cmd` | string | required | Command to run. |\n",
       "| `window` | integer, 1–65536 | `16` | Blocks in flight. |\n",
       "| `retries` | integer, ≤ 10 | `3` | A key. |\n",
