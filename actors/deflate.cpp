@@ -1,9 +1,11 @@
 #include "actors/deflate.hpp"
 
+#include <libdeflate.h>
 #include <zlib.h>
 
 #include <algorithm>
 #include <climits>
+#include <memory>
 #include <stdexcept>
 
 namespace logpipe {
@@ -24,46 +26,36 @@ Bytef* as_bytes(const char* p) {
 
 } // namespace
 
-// The same stream compress2() makes: deflateInit() defaults (15-bit window,
-// memLevel 8, default strategy), so the header is 78 01 / 78 5e / 78 9c / 78 da
-// depending on the level, and a complete Adler-32 trailer.
+// libdeflate compresses whole buffers two to three times as fast as zlib
+// at the same level and ratio, and writes the same format: a zlib header
+// (78 01 / 78 5e / 78 9c / 78 da by level, as zlib), the deflate data and a
+// complete Adler-32 trailer, which zlib and logpipe 1.x inflate.
 void deflate_block(const char* data, std::size_t size, int level, std::vector<char>& out) {
   if (level < -1 || level > 9)
     throw std::runtime_error("deflate: invalid compression level "
                              + std::to_string(level) + " (expected -1 to 9)");
-  z_stream zs{};
-  int rc = deflateInit(&zs, level);
-  if (rc != Z_OK)
-    throw std::runtime_error(std::string("deflate: cannot initialize zlib: ")
-                             + (zs.msg ? zs.msg : zError(rc)));
-  out.resize(deflateBound(&zs, static_cast<uLong>(size)));
-  std::size_t in_done = 0, out_done = 0;
-  for (;;) {
-    if (zs.avail_in == 0 && in_done < size) {
-      const std::size_t n = std::min(size - in_done, max_chunk);
-      zs.next_in = as_bytes(data + in_done);
-      zs.avail_in = static_cast<uInt>(n);
-      in_done += n;
-    }
-    if (out_done == out.size())
-      out.resize(out.size() * 2 + 64); // cannot happen within deflateBound
-    const std::size_t room = std::min(out.size() - out_done, max_chunk);
-    zs.next_out = as_bytes(out.data() + out_done);
-    zs.avail_out = static_cast<uInt>(room);
-    rc = deflate(&zs, in_done == size ? Z_FINISH : Z_NO_FLUSH);
-    out_done += room - zs.avail_out;
-    if (rc == Z_STREAM_END)
-      break;
-    if (rc != Z_OK && rc != Z_BUF_ERROR) {
-      std::string why = zs.msg ? zs.msg : zError(rc);
-      deflateEnd(&zs);
-      throw std::runtime_error("deflate: " + why);
-    }
+  if (level == default_compress_level)
+    level = 6; // zlib's default
+  // A compressor holds its level's tables (up to ~700 KiB): one per level and
+  // thread, made once, rather than one per block.
+  struct compressor_deleter {
+    void operator()(libdeflate_compressor* c) const { libdeflate_free_compressor(c); }
+  };
+  thread_local std::unique_ptr<libdeflate_compressor, compressor_deleter> compressors[10];
+  auto& compressor = compressors[level];
+  if (!compressor) {
+    compressor.reset(libdeflate_alloc_compressor(level));
+    if (!compressor)
+      throw std::runtime_error("deflate: out of memory for a level " + std::to_string(level)
+                               + " compressor");
   }
-  deflateEnd(&zs);
-  out.resize(out_done);
+  out.resize(libdeflate_zlib_compress_bound(compressor.get(), size));
+  auto written = libdeflate_zlib_compress(compressor.get(), data, size, out.data(), out.size());
+  if (written == 0) // cannot happen within the bound
+    throw std::runtime_error("deflate: output larger than its bound");
+  out.resize(written);
   // The block keeps this buffer while it travels (and while an output keeps
-  // it to send again): give back what deflateBound() reserved beyond the
+  // it to send again): give back what the bound reserved beyond the
   // compressed size, often three quarters of it for log text.
   out.shrink_to_fit();
 }

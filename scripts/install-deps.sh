@@ -7,11 +7,11 @@ set -eu
 PACKAGES="
   build-essential cmake pkg-config
   libcaf-dev libssl-dev libtomlplusplus-dev libspdlog-dev libfmt-dev zlib1g-dev
-  libcurl4-openssl-dev
+  libcurl4-openssl-dev libdeflate-dev
   libgtest-dev libgmock-dev libbenchmark-dev
   python3 procps
   clang libclang-rt-14-dev
-  socat openssl
+  socat openssl gnuplot-nox
 "
 
 missing=""
