@@ -22,7 +22,8 @@ TEST(plugin_sdk, the_template_plugin_builds_out_of_tree_and_an_installed_agent_l
   ASSERT_TRUE(installed.exited_with(0)) << installed;
   for (const char* file : {"bin/logpipe", "include/logpipe/plugin.hpp",
                            "include/logpipe/messages/log_block.hpp",
-                           "lib/cmake/logpipe/logpipeConfig.cmake"})
+                           "lib/cmake/logpipe/logpipeConfig.cmake",
+                           "lib/logpipe/plugins/liblogpipe-http.so"})
     EXPECT_TRUE(std::filesystem::exists(prefix + "/" + file)) << file;
 
   // Outside the tree: the template as installed, copied, and the installed logpipe.
