@@ -1,5 +1,6 @@
 #include "actors/dir_watcher.hpp"
 
+#include "actors/block_compressor.hpp"
 #include "actors/deflate.hpp"
 #include "actors/logging.hpp"
 #include "actors/rotation.hpp"
@@ -505,6 +506,11 @@ dir_watcher_actor::behavior_type dir_watcher(self_ptr self, component_context ct
     // One compressed block must fit a 1.x wire block, whatever is read.
     settings->block_size = std::min(settings->block_size, max_deflate_input);
     settings->max_line = std::min(settings->max_line, max_deflate_input);
+    // One compressor per scheduler thread: compressing one busy file then
+    // keeps every core busy. Linked: a compressor that fails stops the input.
+    auto threads = std::max<std::size_t>(1, self->system().scheduler().num_workers());
+    for (std::size_t i = 0; i < threads; ++i)
+      settings->compressors.push_back(self->spawn<caf::linked>(block_compressor));
   }
   settings->rotate_size = cfg.get_size("rotate_size");
   settings->exec_before_rotating = cfg.get_string("exec_before_rotating");
@@ -699,7 +705,7 @@ config::kind_schema file_input_schema() {
                        "compression)."),
               {"none", "deflate"}),
     bounded(make_key("compress_level", value_kind::integer, "-1",
-                     "zlib level, 1 (fast) to 9 (small); -1 is zlib's default (6)."),
+                     "Deflate level, 0 (stored) to 9 (small); -1 is zlib's default (6)."),
             -1, 9),
     bounded(make_key("rotate_size", value_kind::size, "0",
                      "Rotate a file once it reaches this size: rename it to "

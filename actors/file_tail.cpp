@@ -13,6 +13,7 @@
 #include <fcntl.h>
 #include <sys/stat.h>
 #include <unistd.h>
+#include <utility>
 
 namespace logpipe {
 
@@ -129,6 +130,10 @@ void refresh_identity(self_ptr self) {
 
 void finish(self_ptr self) {
   auto& st = self->state;
+  if (st.compressing() > 0) {
+    st.finish_when_compressed = true;
+    return;
+  }
   if (st.split_lines > 0)
     log::warn("file {}: {} over-long lines were split", st.shipped_name, st.split_lines);
   close_file(self);
@@ -214,6 +219,43 @@ bool supervise_hooks(self_ptr self) {
   return false;
 }
 
+// The block goes to the bus, and its end offset to the watcher (checkpoints).
+void publish(self_ptr self, log_block blk, std::uint64_t end) {
+  auto& st = self->state;
+  auto seq = blk.seq;
+  self->send(st.settings->bus, publish_atom_v, std::move(blk));
+  self->send(st.watcher, published_atom_v, st.id, seq, end);
+}
+
+void check(self_ptr self);
+
+// Sends the block to the next compressor in turn, and publishes the answers
+// in read order. Once all are back, whatever waited for them (a truncation,
+// a rotation, the end of a removed file) is looked at again.
+void compress_elsewhere(self_ptr self, log_block blk, std::uint64_t end) {
+  auto& st = self->state;
+  const auto& compressors = st.settings->compressors;
+  auto number = st.next_to_compress++;
+  self->request(compressors[number % compressors.size()], caf::infinite, compress_atom_v,
+                std::move(blk), st.settings->compress_level)
+    .then([=](log_block& done) {
+      auto& st = self->state;
+      st.compressed.emplace(number, std::make_pair(std::move(done), end));
+      while (!st.compressed.empty() && st.compressed.begin()->first == st.next_to_publish) {
+        auto next = st.compressed.begin();
+        publish(self, std::move(next->second.first), next->second.second);
+        st.compressed.erase(next);
+        ++st.next_to_publish;
+      }
+      if (st.compressing() > 0)
+        return;
+      if (std::exchange(st.finish_when_compressed, false))
+        finish(self);
+      else
+        check(self);
+    });
+}
+
 void read_block(self_ptr self, std::uint64_t seq) {
   auto& st = self->state;
   const auto& cfg = *st.settings;
@@ -258,15 +300,18 @@ void read_block(self_ptr self, std::uint64_t seq) {
   blk.seq = seq;
   if (cfg.line_mode && blk.bytes.back() == '\n')
     blk.flags |= line_aligned;
-  if (cfg.deflate) {
-    deflate_block(blk.bytes.data(), blk.bytes.size(), cfg.compress_level, st.deflated);
-    blk.bytes.swap(st.deflated);
-    blk.flags |= deflated;
-  }
   st.offset += length;
   st.last_activity = self->clock().now();
-  self->send(cfg.bus, publish_atom_v, std::move(blk));
-  self->send(st.watcher, published_atom_v, st.id, seq, st.offset);
+  if (cfg.deflate && !cfg.compressors.empty()) {
+    compress_elsewhere(self, std::move(blk), st.offset);
+  } else {
+    if (cfg.deflate) {
+      deflate_block(blk.bytes.data(), blk.bytes.size(), cfg.compress_level, st.deflated);
+      blk.bytes.swap(st.deflated);
+      blk.flags |= deflated;
+    }
+    publish(self, std::move(blk), st.offset);
+  }
   refresh_identity(self);
 }
 
@@ -286,6 +331,9 @@ void check(self_ptr self) {
     return;
   }
   auto size = static_cast<std::uint64_t>(info.st_size);
+  // Blocks at the compressors are published first (check runs again then).
+  if (size < st.offset && st.compressing() > 0)
+    return;
   if (size < st.offset) {
     log::notice("file {}: truncated to {} bytes (was read up to {}); reading again from 0",
                 path_of(st), size, st.offset);
@@ -315,7 +363,8 @@ void check(self_ptr self) {
     finish(self);
     return;
   }
-  maybe_rotate(self, size);
+  if (st.compressing() == 0)
+    maybe_rotate(self, size);
   schedule_tick(self, st.settings->close_inactive);
 }
 

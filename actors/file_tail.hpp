@@ -15,6 +15,7 @@
 
 #include <chrono>
 #include <cstdint>
+#include <map>
 #include <memory>
 #include <optional>
 #include <string>
@@ -33,6 +34,8 @@ struct file_tail_settings {
   std::size_t max_line = 64 * 1024;
   bool deflate = false;
   int compress_level = -1;
+  /// Where deflate blocks are compressed, in turn; empty: by the tail itself.
+  std::vector<block_compressor_actor> compressors;
   std::uint64_t rotate_size = 0; // 0: never
   std::string exec_before_rotating;
   std::string exec_after_rotating;
@@ -86,6 +89,15 @@ struct file_tail_state {
   background_hooks after_hooks;
   /// Reused for deflate output.
   std::vector<char> deflated;
+  /// Blocks at the compressors are numbered in read order and published in
+  /// that order: the answers that came early wait here, with their end offset.
+  std::uint64_t next_to_compress = 0;
+  std::uint64_t next_to_publish = 0;
+  std::map<std::uint64_t, std::pair<log_block, std::uint64_t>> compressed;
+  /// Finishing waits until the compressors have answered every block.
+  bool finish_when_compressed = false;
+
+  std::size_t compressing() const { return next_to_compress - next_to_publish; }
 };
 
 /// Starts with its file closed: it opens it (by name, checking the identity)

@@ -15,6 +15,12 @@ namespace logpipe {
 /// Tail ids are the watcher's own numbers for its tails.
 using tail_id = std::uint64_t;
 
+/// Compresses blocks for the tails of a file input, so that one busy file
+/// is compressed on every scheduler thread: (compress, block, level) answers
+/// the block with its bytes deflated.
+using block_compressor_actor =
+  caf::typed_actor<caf::replies_to<compress_atom, log_block, int>::with<log_block>>;
+
 using dir_watcher_actor = input_actor::extend<
   // From the fd_watcher: the inotify descriptor has events.
   caf::reacts_to<readable_atom>,

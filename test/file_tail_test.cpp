@@ -10,6 +10,7 @@
 #include "actor_fixture.hpp"
 #include "actors/checkpoint_store.hpp"
 #include "actors/deflate.hpp"
+#include "messages/file_input.hpp"
 #include "file_input_doubles.hpp"
 
 #include <caf/send.hpp>
@@ -858,6 +859,105 @@ TEST_F(file_tail_test, deflate_and_line_mode_together) {
   for (const auto& blk : brec->blocks)
     EXPECT_EQ(blk.flags, static_cast<std::uint32_t>(deflated | line_aligned));
   expect_consistent();
+}
+
+// -- deflate on the input's compressors ---------------------------------------
+
+/// A compressor that keeps its requests until the test tells it to answer.
+using held_compressor_actor = block_compressor_actor::extend<caf::reacts_to<flush_atom>>;
+
+struct held_compressions {
+  std::vector<std::pair<caf::typed_response_promise<log_block>, log_block>> held;
+};
+
+held_compressor_actor::behavior_type held_compressor(held_compressor_actor::pointer self,
+                                                     std::shared_ptr<held_compressions> rec) {
+  return {
+    [=](compress_atom, log_block& blk, int level) -> caf::result<log_block> {
+      std::vector<char> out;
+      deflate_block(blk.bytes.data(), blk.bytes.size(), level, out);
+      blk.bytes = std::move(out);
+      blk.flags |= deflated;
+      auto promise = self->make_response_promise<log_block>();
+      rec->held.emplace_back(promise, std::move(blk));
+      return promise;
+    },
+    [=](flush_atom) {
+      for (auto& [promise, blk] : rec->held)
+        promise.deliver(std::move(blk));
+      rec->held.clear();
+    },
+  };
+}
+
+class file_tail_compressors_test : public file_tail_test {
+protected:
+  file_tail_compressors_test() {
+    settings.deflate = true;
+    for (auto& rec : held) {
+      rec = std::make_shared<held_compressions>();
+      compressors.push_back(own(sys.spawn(held_compressor, rec)));
+      settings.compressors.push_back(caf::actor_cast<block_compressor_actor>(compressors.back()));
+    }
+  }
+
+  /// Compressor `i` answers what it holds.
+  void answer(std::size_t i) {
+    caf::anon_send(compressors[i], flush_atom_v);
+    run();
+  }
+
+  std::shared_ptr<held_compressions> held[2];
+  std::vector<held_compressor_actor> compressors;
+};
+
+TEST_F(file_tail_compressors_test, blocks_go_to_the_compressors_in_turn_and_out_in_read_order) {
+  append("a.log", text(40));
+  start("a.log");
+  EXPECT_EQ(held[0]->held.size(), 2u); // blocks 1 and 3
+  EXPECT_EQ(held[1]->held.size(), 1u); // block 2
+  answer(1);
+  EXPECT_TRUE(brec->blocks.empty()) << "block 2 published before block 1";
+  EXPECT_TRUE(wrec->published.empty());
+  answer(0);
+  EXPECT_EQ(sizes(), (std::vector<std::size_t>{16, 16, 8}));
+  EXPECT_EQ(shipped(), written["a.log"]);
+  for (const auto& blk : brec->blocks)
+    EXPECT_EQ(blk.flags, static_cast<std::uint32_t>(deflated));
+  expect_consistent();
+}
+
+TEST_F(file_tail_compressors_test, a_deleted_file_finishes_only_once_its_blocks_are_back) {
+  append("a.log", text(20));
+  start("a.log");
+  unlink("a.log");
+  inject(removed_atom_v);
+  advance(1s);
+  EXPECT_EQ(wrec->finished, 0);
+  EXPECT_FALSE(*tail_down);
+  answer(1);
+  answer(0);
+  EXPECT_EQ(shipped(), written["a.log"]);
+  expect_consistent();
+  EXPECT_EQ(wrec->finished, 1);
+  EXPECT_TRUE(*tail_down);
+}
+
+TEST_F(file_tail_compressors_test, a_truncation_is_handled_once_its_blocks_are_published) {
+  append("a.log", text(20));
+  start("a.log");
+  const auto told = wrec->source_ids;
+  truncate("a.log");
+  append("a.log", text(5, 'A'));
+  inject(modified_atom_v);
+  // Nothing of the new generation is read while the old one is out.
+  EXPECT_EQ(wrec->source_ids, told);
+  EXPECT_EQ(held[0]->held.size() + held[1]->held.size(), 2u);
+  answer(0);
+  answer(1);
+  answer(0);
+  EXPECT_EQ(shipped(), text(20) + text(5, 'A'));
+  expect_consistent(0, 2);
 }
 
 // -- stop ---------------------------------------------------------------------
