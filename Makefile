@@ -12,6 +12,10 @@ demo:
 test:
 	./scripts/test.sh
 
+# Micro-benchmarks, then the end-to-end suite; rewrites docs/performance.md.
+bench:
+	./scripts/bench.sh
+
 config-reference: build
 	./build/logpipe --config-reference > docs/config-reference.md
 

@@ -40,10 +40,13 @@ def checkpoint_offset(data_dir):
         if not name.endswith(".checkpoints"):
             continue
         with open(os.path.join(data_dir, name)) as f:
-            for line in f.readlines()[1:]:
-                parts = line.split()
-                if len(parts) >= 5:
-                    best = max(best, int(parts[4]))
+            lines = f.readlines()
+        # Format 2 added the source id before the offset.
+        field = 5 if lines and lines[0].strip() == "logpipe-checkpoints 2" else 4
+        for line in lines[1:]:
+            parts = line.split()
+            if len(parts) > field:
+                best = max(best, int(parts[field]))
     return best
 
 
