@@ -18,6 +18,7 @@
 #include "actors/logging.hpp"
 #include "actors/output_folder.hpp"
 #include "config/config.hpp"
+#include "coordinator_config.hpp"
 #include "log_lines.hpp"
 #include "messages/registration.hpp"
 #include "temp_folder.hpp"
@@ -43,15 +44,6 @@ namespace fs = std::filesystem;
 
 constexpr std::size_t batch_bytes = 16 * 1024 * 1024;
 constexpr std::size_t streams = 4;
-
-struct coordinator_config : caf::actor_system_config {
-  coordinator_config() {
-    register_types(*this);
-    set("scheduler.policy", caf::atom("testing"));
-    set("logger.file-verbosity", caf::atom("quiet"));
-    set("logger.console-verbosity", caf::atom("quiet"));
-  }
-};
 
 /// One iteration's blocks: `streams` sources in turn, each at increasing
 /// offsets, as a by_origin output receives them from collectors.

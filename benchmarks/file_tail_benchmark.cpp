@@ -15,6 +15,7 @@
 #include "actors/checkpoint_store.hpp"
 #include "actors/credit_window.hpp"
 #include "actors/file_tail.hpp"
+#include "coordinator_config.hpp"
 #include "log_lines.hpp"
 #include "messages/registration.hpp"
 #include "temp_folder.hpp"
@@ -43,15 +44,6 @@ namespace {
 
 constexpr std::uint64_t window = 8;
 constexpr const char* file_name = "app.log";
-
-struct coordinator_config : caf::actor_system_config {
-  coordinator_config() {
-    register_types(*this);
-    set("scheduler.policy", caf::atom("testing"));
-    set("logger.file-verbosity", caf::atom("quiet"));
-    set("logger.console-verbosity", caf::atom("quiet"));
-  }
-};
 
 struct watcher_double_state {
   static constexpr const char* name = "bench_watcher";

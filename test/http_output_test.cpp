@@ -9,6 +9,7 @@
 
 #include "actor_fixture.hpp"
 #include "log_capture.hpp"
+#include "output_config_errors.hpp"
 #include "recording_bus.hpp"
 
 #include "actors/component_registry.hpp"
@@ -167,18 +168,7 @@ component_registry http_kinds() {
 /// The problems the loader reports for an http output with `keys` (TOML).
 std::vector<std::string> config_errors(const std::string& keys) {
   auto kinds = http_kinds();
-  try {
-    config::load_string("[[outputs]]\ntype = \"http\"\n" + keys, "/tmp/agent.toml", kinds);
-  } catch (const config::config_error& e) {
-    return e.lines();
-  }
-  return {};
-}
-
-bool mentions(const std::vector<std::string>& lines, const std::string& text) {
-  return std::any_of(lines.begin(), lines.end(), [&](const std::string& line) {
-    return line.find(text) != std::string::npos;
-  });
+  return output_config_errors(kinds, "http", keys);
 }
 
 class http_output_test : public actor_fixture {

@@ -7,6 +7,7 @@
 
 #include "actor_fixture.hpp"
 #include "loopback.hpp"
+#include "output_config_errors.hpp"
 #include "wait_until.hpp"
 #include "actors/wire.hpp"
 #include "config/config.hpp"
@@ -890,18 +891,7 @@ TEST_F(tcp_sink_test, quits_at_once_while_a_connect_is_in_progress) {
 std::vector<std::string> config_errors(const std::string& keys) {
   component_registry kinds;
   kinds.add_output(tcp_sink_schema(), spawn_tcp_sink, kind_needs::middleman);
-  try {
-    config::load_string("[[outputs]]\ntype = \"tcp\"\n" + keys, "/tmp/agent.toml", kinds);
-  } catch (const config::config_error& e) {
-    return e.lines();
-  }
-  return {};
-}
-
-bool mentions(const std::vector<std::string>& lines, const std::string& text) {
-  return std::any_of(lines.begin(), lines.end(), [&](const std::string& line) {
-    return line.find(text) != std::string::npos;
-  });
+  return output_config_errors(kinds, "tcp", keys);
 }
 
 TEST(tcp_sink_config, has_the_documented_defaults) {
