@@ -729,7 +729,8 @@ std::vector<component_config> load_components(context& ctx, const toml::table& r
 // all use it or none does (CAF keeps one connection per peer agent, whichever
 // port it came through): every component whose kind has `tls` keys must set
 // the same files, or none.
-void check_one_tls_identity(context& ctx, const agent_config& config, kind_lookup& kinds) {
+void check_one_tls_identity(context& ctx, const agent_config& config,
+                            const kind_lookup& kinds) {
   static const std::vector<std::string> keys{"tls.cert", "tls.key", "tls.ca"};
   auto identity = [](const component_config& c) {
     std::vector<std::string> files;
