@@ -4,14 +4,10 @@
 
 namespace logpipe {
 
-namespace {
-
 std::string caf_version_text(std::uint32_t version) {
   return std::to_string(version / 10000) + "." + std::to_string(version / 100 % 100) + "."
          + std::to_string(version % 100);
 }
-
-} // namespace
 
 std::variant<const plugin_info*, std::string> open_plugin(const std::string& path) {
   // RTLD_NOW: an unresolved symbol is an error here, not a crash later.

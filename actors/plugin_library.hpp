@@ -10,6 +10,9 @@
 
 namespace logpipe {
 
+/// "0.17.6" for CAF_VERSION 1706.
+std::string caf_version_text(std::uint32_t version);
+
 /// The plugin's description, or why `path` cannot be used as a plugin. The
 /// library stays loaded for the life of the process (its actors' code lives
 /// in it); a refused one is closed again.

@@ -2,6 +2,7 @@
 
 #include "actors/component_registry.hpp"
 #include "actors/logging.hpp"
+#include "actors/plugin_library.hpp"
 #include "apps/cli.hpp"
 #include "apps/monitor.hpp"
 
@@ -17,11 +18,6 @@ namespace {
 constexpr int exit_ok = 0;
 constexpr int exit_runtime = 1;
 constexpr int exit_usage = 2;
-
-std::string caf_version() {
-  return std::to_string(CAF_VERSION / 10000) + "." + std::to_string(CAF_VERSION / 100 % 100)
-         + "." + std::to_string(CAF_VERSION % 100);
-}
 
 } // namespace
 
@@ -39,7 +35,7 @@ int main(int argc, char** argv) {
   }
   if (opts.version) {
     std::cout << "logpipe " << LOGPIPE_VERSION << " (built " << LOGPIPE_BUILD_DATE
-              << ", CAF " << caf_version() << ")\n";
+              << ", CAF " << caf_version_text(CAF_VERSION) << ")\n";
     return exit_ok;
   }
   component_registry registry;

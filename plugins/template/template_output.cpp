@@ -1,5 +1,7 @@
 #include "template_output.hpp"
 
+#include "actors/write_all.hpp" // installed with the plugin API
+
 #include <caf/actor_system.hpp>
 #include <caf/sec.hpp>
 
@@ -11,24 +13,6 @@
 namespace template_plugin {
 
 using namespace logpipe;
-
-namespace {
-
-// Writes all of `text`, retrying short writes; errno-style error or 0.
-int write_all(int fd, const std::string& text) {
-  std::size_t done = 0;
-  while (done < text.size()) {
-    auto n = ::write(fd, text.data() + done, text.size() - done);
-    if (n < 0 && errno == EINTR)
-      continue;
-    if (n < 0)
-      return errno;
-    done += static_cast<std::size_t>(n);
-  }
-  return 0;
-}
-
-} // namespace
 
 template_output_state::~template_output_state() {
   if (fd >= 0)
@@ -64,7 +48,7 @@ template_output(output_actor::stateful_pointer<template_output_state> self,
         text += c;
         st.at_line_start = c == '\n';
       }
-      if (auto err = write_all(st.fd, text)) {
+      if (auto err = write_all(st.fd, text.data(), text.size())) {
         log::error("output {}: write failed: {}", st.component, std::strerror(err));
         // Not acked: the restarted output receives this block again.
         self->quit(caf::make_error(caf::sec::runtime_error));
