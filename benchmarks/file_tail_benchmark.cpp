@@ -19,6 +19,7 @@
 #include "log_lines.hpp"
 #include "messages/registration.hpp"
 #include "temp_folder.hpp"
+#include "test/file_input_doubles.hpp"
 
 #include <caf/actor_system.hpp>
 #include <caf/actor_system_config.hpp>
@@ -110,17 +111,6 @@ bus_actor::behavior_type acking_bus(bus_actor::pointer self, input_actor input,
   };
 }
 
-file_identity identity_of_path(const std::string& path) {
-  int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
-  if (fd < 0)
-    throw std::runtime_error("cannot open " + path);
-  auto id = identity_of(fd);
-  ::close(fd);
-  if (!id)
-    throw std::runtime_error("no identity for " + path);
-  return *id;
-}
-
 void file_tail_read(benchmark::State& state) {
   const bool line_mode = state.range(0) != 0;
   const auto block_size = static_cast<std::size_t>(state.range(1)) * 1024;
@@ -128,7 +118,7 @@ void file_tail_read(benchmark::State& state) {
   temp_folder folder{"logpipe-tail-bench"};
   const auto path = (folder.path() / file_name).string();
   std::ofstream(path, std::ios::binary) << log_text(file_size);
-  const auto identity = identity_of_path(path);
+  const auto identity = test::identity_at(path);
 
   coordinator_config cfg;
   caf::actor_system sys{cfg};

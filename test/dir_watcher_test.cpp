@@ -50,17 +50,6 @@ private:
   config::kind_schema schema_;
 };
 
-file_identity identity_at(const std::string& path) {
-  int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
-  if (fd < 0)
-    throw std::runtime_error("cannot open " + path);
-  auto id = identity_of(fd);
-  ::close(fd);
-  if (!id)
-    throw std::runtime_error("no identity for " + path);
-  return *id;
-}
-
 class dir_watcher_test : public actor_fixture {
 protected:
   dir_watcher_test() : brec(std::make_shared<block_record>()) {

@@ -12,13 +12,29 @@
 #include <caf/typed_event_based_actor.hpp>
 #include <caf/typed_response_promise.hpp>
 
+#include <fcntl.h>
+#include <unistd.h>
+
 #include <cstdint>
 #include <deque>
 #include <memory>
+#include <stdexcept>
 #include <string>
 #include <vector>
 
 namespace logpipe::test {
+
+/// The identity of the file at `path` (which must exist), as a tail takes it.
+inline file_identity identity_at(const std::string& path) {
+  int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
+  if (fd < 0)
+    throw std::runtime_error("cannot open " + path);
+  auto id = identity_of(fd);
+  ::close(fd);
+  if (!id)
+    throw std::runtime_error("no identity for " + path);
+  return *id;
+}
 
 /// Test only: the fake watcher delivers this many held credits.
 using grant_atom = caf::atom_constant<caf::atom("ft_grant")>;

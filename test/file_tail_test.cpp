@@ -98,16 +98,7 @@ protected:
 
   void unlink(const std::string& name) { ASSERT_EQ(::unlink(path(name).c_str()), 0); }
 
-  file_identity identity(const std::string& name) {
-    int fd = ::open(path(name).c_str(), O_RDONLY | O_CLOEXEC);
-    if (fd < 0)
-      throw std::runtime_error("cannot open " + path(name));
-    auto id = identity_of(fd);
-    ::close(fd);
-    if (!id)
-      throw std::runtime_error("no identity for " + path(name));
-    return *id;
-  }
+  file_identity identity(const std::string& name) { return identity_at(path(name)); }
 
   /// Spawns the tail of `name` (which must exist) at `offset`, then runs.
   void start(const std::string& name, std::uint64_t offset = 0,

@@ -90,6 +90,15 @@ protected:
                     + "retry_backoff_max = \"200ms\"\n" + extra);
   }
 
+  /// Waits for `server`, then starts the agent sending to it.
+  ::testing::AssertionResult start_agent_for(sink_server& server, const std::string& extra = "") {
+    auto port = server.wait_ready();
+    if (port == 0)
+      return ::testing::AssertionFailure() << "the server is not ready\n" << server.describe();
+    configure(port, extra);
+    return agent.start("watching");
+  }
+
   /// Appends numbered lines first..first+count-1 to logs/app.log, `piece`
   /// lines at a time.
   void append_lines(std::size_t first, std::size_t count, std::size_t piece = 250) {
@@ -106,10 +115,7 @@ protected:
 
 TEST_F(http_process, raw_lines_arrive_in_order_each_exactly_once) {
   sink_server server(dir, 0, 0);
-  auto port = server.wait_ready();
-  ASSERT_NE(port, 0) << server.describe();
-  configure(port);
-  ASSERT_TRUE(agent.start("watching"));
+  ASSERT_TRUE(start_agent_for(server));
   append_lines(0, 3000);
   const auto expected = numbered_lines("app", 0, 3000);
   ASSERT_TRUE(wait_for_body(server, expected.size())) << agent.describe() << server.describe();
@@ -140,10 +146,7 @@ std::vector<std::string> parsed_ndjson(const std::string& body_file, const temp_
 
 TEST_F(http_process, ndjson_lines_arrive_as_valid_json_objects_in_order) {
   sink_server server(dir, 0, 0);
-  auto port = server.wait_ready();
-  ASSERT_NE(port, 0) << server.describe();
-  configure(port, "format = \"ndjson\"\n");
-  ASSERT_TRUE(agent.start("watching"));
+  ASSERT_TRUE(start_agent_for(server, "format = \"ndjson\"\n"));
   const std::vector<std::string> odd = {"quote \" backslash \\ tab \t end",
                                         "control \x01\x1f and DEL \x7f",
                                         "utf-8 caf\xC3\xA9 \xE2\x82\xAC",
@@ -174,10 +177,7 @@ TEST_F(http_process, ndjson_lines_arrive_as_valid_json_objects_in_order) {
 
 TEST_F(http_process, lines_survive_500_answers_in_order) {
   sink_server server(dir, 0, 3);
-  auto port = server.wait_ready();
-  ASSERT_NE(port, 0) << server.describe();
-  configure(port);
-  ASSERT_TRUE(agent.start("watching"));
+  ASSERT_TRUE(start_agent_for(server));
   append_lines(0, 2000);
   const auto expected = numbered_lines("app", 0, 2000);
   ASSERT_TRUE(wait_for_body(server, expected.size())) << agent.describe() << server.describe();
