@@ -722,10 +722,10 @@ config::kind_schema file_input_schema() {
     bounded(make_key("hook_timeout", value_kind::duration, "\"60s\"",
                      "A rotation hook still running after this is killed (and logged)."),
             1000, 3600 * us_per_s),
-    bounded(make_key("block_size", value_kind::size, "\"256KiB\"",
+    bounded(make_key("block_size", value_kind::size, "\"128KiB\"",
                      "Largest block read from a file at once."),
             4096, 64 << 20),
-    bounded(make_key("window", value_kind::integer, "8",
+    bounded(make_key("window", value_kind::integer, "4",
                      "Blocks in flight for the whole input (all its files together): "
                      "memory is bounded by window × block_size."),
             1, 65536),

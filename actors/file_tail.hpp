@@ -29,7 +29,7 @@ struct file_tail_settings {
   std::uint32_t input_index = 0;
   std::string origin;
   bus_actor bus;
-  std::size_t block_size = 256 * 1024;
+  std::size_t block_size = 128 * 1024;
   bool line_mode = false;
   std::size_t max_line = 64 * 1024;
   bool deflate = false;

@@ -24,7 +24,7 @@ namespace {
 /// Each connection's receive buffer, kept small (the kernel doubles it): a
 /// sender re-sends what a failed receiver may not have read (the tcp
 /// output's resend_window), which must cover this.
-constexpr int receive_buffer = 1024 * 1024;
+constexpr int receive_buffer = 256 * 1024;
 
 // A non-blocking listening socket on `where`, or -1 with the reason in
 // `error`. Made here rather than by CAF to set the receive buffer, which
@@ -206,7 +206,7 @@ config::kind_schema tcp_input_schema() {
     bounded(make_key("max_name", value_kind::integer, "255",
                      "Longest file name accepted; a longer one closes the connection."),
             1, 255),
-    bounded(make_key("window", value_kind::integer, "32",
+    bounded(make_key("window", value_kind::integer, "8",
                      "Blocks in flight for the whole input (all its connections "
                      "together); while it is full, connections stop being read."),
             1, 65536),

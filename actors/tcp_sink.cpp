@@ -49,7 +49,7 @@ constexpr auto connect_watchdog_grace = std::chrono::seconds(1);
 /// Our send buffer, kept small (the kernel doubles it): what a failed peer
 /// may not have read is this plus its receive buffer, and resend_window
 /// must cover both to lose nothing.
-constexpr int send_buffer = 512 * 1024;
+constexpr int send_buffer = 256 * 1024;
 /// Pieces handed to the kernel longer ago than this are taken as read by
 /// the peer and not sent again after a failure.
 constexpr auto resend_horizon = std::chrono::seconds(10);
@@ -541,11 +541,11 @@ config::kind_schema tcp_sink_schema() {
     bounded(make_key("connect_timeout", value_kind::duration, "\"5s\"",
                      "How long a connection attempt (name resolution included) may take."),
             10 * us_per_ms, 600 * us_per_s),
-    bounded(make_key("high_water", value_kind::size, "\"1MiB\"",
+    bounded(make_key("high_water", value_kind::size, "\"256KiB\"",
                      "Bytes buffered for one connection above which the output stops "
                      "writing into it until the kernel has taken more."),
             1024, std::int64_t{1} << 30),
-    bounded(make_key("resend_window", value_kind::size, "\"4MiB\"",
+    bounded(make_key("resend_window", value_kind::size, "\"1MiB\"",
                      "The 1.x protocol has no acknowledgements: when a connection fails, "
                      "the latest blocks the kernel took (up to this many bytes, handed "
                      "over within the last 10 s) are sent again to the next endpoint, "

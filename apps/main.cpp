@@ -13,6 +13,8 @@
 #include <cstdio>
 #include <iostream>
 
+#include <malloc.h>
+
 namespace {
 
 constexpr int exit_ok = 0;
@@ -23,6 +25,10 @@ constexpr int exit_usage = 2;
 
 int main(int argc, char** argv) {
   using namespace logpipe;
+  // One malloc arena: blocks are made on one thread and freed on another,
+  // and per-thread arenas would each keep what was freed into them (about
+  // 1.5 MiB more peak RSS per agent, for no measurable speed).
+  mallopt(M_ARENA_MAX, 1);
   auto parsed = parse_cli(argc, argv);
   if (auto* problem = std::get_if<std::string>(&parsed)) {
     std::cerr << "logpipe: " << *problem << "\n\n" << usage_text();
