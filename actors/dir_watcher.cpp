@@ -508,9 +508,10 @@ dir_watcher_actor::behavior_type dir_watcher(self_ptr self, component_context ct
     settings->max_line = std::min(settings->max_line, max_deflate_input);
     // One compressor per scheduler thread: compressing one busy file then
     // keeps every core busy. Linked: a compressor that fails stops the input.
+    // Detached: see block_compressor.hpp.
     auto threads = std::max<std::size_t>(1, self->system().scheduler().num_workers());
     for (std::size_t i = 0; i < threads; ++i)
-      settings->compressors.push_back(self->spawn<caf::linked>(block_compressor));
+      settings->compressors.push_back(self->spawn<caf::linked + caf::detached>(block_compressor));
   }
   settings->rotate_size = cfg.get_size("rotate_size");
   settings->exec_before_rotating = cfg.get_string("exec_before_rotating");

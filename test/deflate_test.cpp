@@ -1,7 +1,8 @@
 // deflate_block / inflate_block: zlib streams as logpipe 1.x makes and reads
 // them, streams missing up to their whole Adler-32 trailer (1.x senders drop
 // its last byte), garbage and streams cut inside their data, outputs larger
-// than the first output buffer, and the 1.x block size bound.
+// than the first output buffer or than the fast path takes, and the 1.x
+// block size bound.
 
 #include "actors/deflate.hpp"
 
@@ -229,6 +230,19 @@ TEST(deflate, output_larger_than_the_first_buffer) {
   ASSERT_TRUE(inflate_block(zz.data(), zz.size() - 1, out, error)) << error;
   EXPECT_EQ(out.size(), zeros.size());
   EXPECT_TRUE(as_string(out) == zeros);
+}
+
+TEST(deflate, output_larger_than_the_fast_path_takes) {
+  // 80 MiB of zeros compress about a thousandfold; beyond 64 MiB of output
+  // the block is inflated by the slower path, appending as well.
+  const std::string zeros(80 << 20, '\0');
+  const auto z = compress(zeros);
+  std::vector<char> out = {'x'};
+  std::string error;
+  ASSERT_TRUE(inflate_block(z.data(), z.size(), out, error)) << error;
+  ASSERT_EQ(out.size(), zeros.size() + 1);
+  EXPECT_EQ(out[0], 'x');
+  EXPECT_TRUE(std::string(out.begin() + 1, out.end()) == zeros);
 }
 
 TEST(deflate, incompressible_input_fits_a_1x_block) {
