@@ -76,7 +76,7 @@ bool inflate_raw_with_zlib(const char* in, std::size_t in_left, std::vector<char
     error = "inflate: " + std::move(why);
     return false;
   };
-  const std::size_t size = in_left + 2;
+  const std::size_t size = in_left + 2; // the whole stream's, as errors count it
   z_stream zs{};
   int rc = inflateInit2(&zs, -15); // raw deflate: any window up to 32 KiB
   if (rc != Z_OK)
