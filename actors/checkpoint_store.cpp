@@ -404,7 +404,7 @@ bool checkpoint_store::load(std::string& error) {
   return true;
 }
 
-bool checkpoint_store::save(std::string& error) const {
+std::string checkpoint_store::text() const {
   std::string text = header_line;
   text += '\n';
   for (const auto& [key, cp] : entries_) {
@@ -423,7 +423,16 @@ bool checkpoint_store::save(std::string& error) const {
     text += encode_name(cp.name);
     text += '\n';
   }
-  const std::string tmp = path_ + ".tmp";
+  return text;
+}
+
+bool checkpoint_store::save(std::string& error) const {
+  return write_checkpoint_file(path_, text(), error);
+}
+
+bool write_checkpoint_file(const std::string& path, const std::string& text,
+                           std::string& error) {
+  const std::string tmp = path + ".tmp";
   const int fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0640);
   if (fd < 0) {
     error = "cannot create " + tmp + ": " + errno_text(errno);
@@ -446,24 +455,24 @@ bool checkpoint_store::save(std::string& error) const {
   }
   if (::close(fd) != 0)
     return fail_tmp("close", errno);
-  if (::rename(tmp.c_str(), path_.c_str()) != 0) {
+  if (::rename(tmp.c_str(), path.c_str()) != 0) {
     const int err = errno;
     ::unlink(tmp.c_str());
-    error = "cannot rename " + tmp + " to " + path_ + ": " + errno_text(err);
+    error = "cannot rename " + tmp + " to " + path + ": " + errno_text(err);
     return false;
   }
   // Make the rename itself durable.
-  const std::string folder = folder_of(path_);
+  const std::string folder = folder_of(path);
   const int dir_fd = ::open(folder.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
   if (dir_fd < 0) {
-    error = "saved " + path_ + " but cannot open its folder to fsync it: "
+    error = "saved " + path + " but cannot open its folder to fsync it: "
             + errno_text(errno);
     return false;
   }
   if (::fsync(dir_fd) != 0) {
     const int err = errno;
     ::close(dir_fd);
-    error = "saved " + path_ + " but cannot fsync its folder " + folder + ": "
+    error = "saved " + path + " but cannot fsync its folder " + folder + ": "
             + errno_text(err);
     return false;
   }

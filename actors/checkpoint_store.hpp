@@ -68,6 +68,9 @@ public:
   /// `error` on failure (the previous file is then untouched).
   bool save(std::string& error) const;
 
+  /// The file's content: what save() writes.
+  std::string text() const;
+
   /// The checkpoint of the file with this device and inode whose recorded
   /// prefix still matches `fd`'s first bytes, if any.
   const checkpoint* find(int fd, const file_identity& id) const;
@@ -86,5 +89,11 @@ private:
   std::string path_;
   std::map<std::pair<std::uint64_t, std::uint64_t>, checkpoint> entries_;
 };
+
+/// Replaces the file at `path` with `text` as checkpoint_store::save does
+/// (temporary file, fsync, rename, fsync of the folder). False and `error`
+/// on failure (the previous file is then untouched).
+bool write_checkpoint_file(const std::string& path, const std::string& text,
+                           std::string& error);
 
 } // namespace logpipe

@@ -7,6 +7,7 @@
 #include "actors/source_id.hpp"
 
 #include <caf/actor_system.hpp>
+#include <caf/actor_system_config.hpp>
 #include <caf/event_based_actor.hpp>
 #include <caf/system_messages.hpp>
 
@@ -52,22 +53,33 @@ void schedule_flush(self_ptr self) {
     self->delayed_send(self, next - now, flush_atom_v);
 }
 
+// Hands the checkpoints to the saver, one save at a time: what changes
+// meanwhile goes in the next one, once this one is answered.
 void flush(self_ptr self) {
   auto& st = self->state;
   st.flush_scheduled = false;
-  st.last_flush = self->clock().now();
-  if (!st.dirty)
+  if (!st.dirty || st.saving)
     return;
-  std::string error;
-  if (st.store.save(error)) {
-    st.dirty = false;
-    if (st.save_failing)
-      log::notice("input {}: checkpoints written again", st.component);
-    st.save_failing = false;
-  } else if (!st.save_failing) {
-    log::error("input {}: cannot write checkpoints: {}", st.component, error);
-    st.save_failing = true;
-  }
+  st.last_flush = self->clock().now();
+  st.dirty = false;
+  st.saving = true;
+  self->request(st.saver, caf::infinite, save_atom_v, ++st.store_generation, st.store.text())
+    .then([=](const std::string& error) {
+      auto& st = self->state;
+      st.saving = false;
+      if (error.empty()) {
+        if (st.save_failing)
+          log::notice("input {}: checkpoints written again", st.component);
+        st.save_failing = false;
+      } else {
+        st.dirty = true; // tried again after checkpoint_interval
+        if (!st.save_failing)
+          log::error("input {}: cannot write checkpoints: {}", st.component, error);
+        st.save_failing = true;
+      }
+      if (st.dirty)
+        schedule_flush(self);
+    });
 }
 
 void put_checkpoint(self_ptr self, const tracked_file& file) {
@@ -478,9 +490,11 @@ dir_watcher_state::~dir_watcher_state() {
   inotify_watcher.reset();
   if (inotify_fd >= 0)
     ::close(inotify_fd);
-  if (dirty) {
+  // The saver may not get to a save in flight: this one is the latest, and
+  // the saver skips an older one that comes after it.
+  if ((dirty || saving) && store_file) {
     std::string error;
-    if (!store.save(error))
+    if (!store_file->write(++store_generation, store.text(), error))
       log::error("input {}: cannot write checkpoints: {}", component, error);
   }
   for (auto& [id, file] : files)
@@ -527,6 +541,15 @@ dir_watcher_actor::behavior_type dir_watcher(self_ptr self, component_context ct
   st.checkpoint_interval = cfg.get_duration("checkpoint_interval");
   st.credit = credit_window(static_cast<std::uint64_t>(cfg.get_int("window")));
   st.store = checkpoint_store(state_file(ctx, "file-input", "checkpoints"));
+  st.store_file = std::make_shared<checkpoint_file>(st.store.path());
+  // Detached: see checkpoint_saver.hpp. Under the deterministic test
+  // scheduler a detached actor would run on a thread of its own, out of the
+  // test's hands, so there it is scheduled like the rest.
+  if (caf::get_or(self->system().config(), "scheduler.policy", caf::atom("stealing"))
+      == caf::atom("testing"))
+    st.saver = self->spawn<caf::linked>(checkpoint_saver, st.store_file);
+  else
+    st.saver = self->spawn<caf::linked + caf::detached>(checkpoint_saver, st.store_file);
   st.first_start = !std::filesystem::exists(st.store.path());
   std::string error;
   if (!st.store.load(error)) {
@@ -738,7 +761,7 @@ config::kind_schema file_input_schema() {
                      "Checkpoints are written at most this often while blocks are "
                      "acknowledged (and at stop). After a crash, what was in flight and "
                      "what was acknowledged within this interval is shipped again; 0 "
-                     "writes them after every batch of acknowledgements."),
+                     "writes them as soon as the previous save is done."),
             0, 3600 * us_per_s),
     bounded(make_key("close_inactive", value_kind::duration, "\"60s\"",
                      "A file idle this long is closed (reopened on its next change); a "

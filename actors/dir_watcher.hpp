@@ -5,6 +5,7 @@
 // owns what the tails share: the credit window, the checkpoint store, the
 // bound on open descriptors.
 
+#include "actors/checkpoint_saver.hpp"
 #include "actors/checkpoint_store.hpp"
 #include "actors/component_registry.hpp"
 #include "actors/credit_window.hpp"
@@ -90,7 +91,13 @@ struct dir_watcher_state {
   std::deque<std::pair<tail_id, caf::typed_response_promise<std::uint64_t>>> waiting;
   std::size_t open_files = 0;
   checkpoint_store store;
+  /// Where the store is written, by the saver and by the last save at the
+  /// end; each save is the store's next generation.
+  std::shared_ptr<checkpoint_file> store_file;
+  checkpoint_saver_actor saver;
+  std::uint64_t store_generation = 0;
   bool dirty = false;
+  bool saving = false;
   bool flush_scheduled = false;
   bool save_failing = false;
   caf::actor_clock::time_point last_flush;

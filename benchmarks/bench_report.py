@@ -356,13 +356,7 @@ medians of per-round ratios."""
 
 READING_THE_TARGETS = """The limits were set against logpipe 1.x on a machine of the same kind on
 which the socat pair used 0.64 CPU s per GiB: compare CPU through its ratio
-to socat in the same rounds. Latency: a file input writes its checkpoints
-(with fsync) at most every `checkpoint_interval` (50 ms) while lines are
-acknowledged, in the actor that hands out reading credit; while the disk is
-busy, for example writing back what the throughput runs just wrote, one save
-can take tens of milliseconds and the lines behind it wait. `bench.py
---scenarios latency` on a quiet disk measures the pipeline alone. caf versus
-tcp: a caf output acknowledges a block once the aggregator has written it, so
+to socat in the same rounds. caf versus tcp: a caf output acknowledges a block once the aggregator has written it, so
 the file input's window (`window` × `block_size`) is held for a whole round
 trip; a tcp output acknowledges once the kernel has the bytes."""
 

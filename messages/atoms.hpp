@@ -47,5 +47,6 @@ CAF_BEGIN_TYPE_ID_BLOCK(logpipe, caf::first_custom_type_id)
   CAF_ADD_ATOM(logpipe, logpipe, hello_atom, "hello")
   CAF_ADD_ATOM(logpipe, logpipe, delivered_atom, "delivered")
   CAF_ADD_ATOM(logpipe, logpipe, compress_atom, "compress")
+  CAF_ADD_ATOM(logpipe, logpipe, save_atom, "save")
 
 CAF_END_TYPE_ID_BLOCK(logpipe)

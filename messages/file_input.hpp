@@ -21,6 +21,12 @@ using tail_id = std::uint64_t;
 using block_compressor_actor =
   caf::typed_actor<caf::replies_to<compress_atom, log_block, int>::with<log_block>>;
 
+/// Writes a file input's checkpoints away from its watcher, so that a slow
+/// fsync holds up no reading: (save, generation, text) writes `text` unless
+/// a later generation is on disk already, and answers the error ("": none).
+using checkpoint_saver_actor = caf::typed_actor<
+  caf::replies_to<save_atom, std::uint64_t, std::string>::with<std::string>>;
+
 using dir_watcher_actor = input_actor::extend<
   // From the fd_watcher: the inotify descriptor has events.
   caf::reacts_to<readable_atom>,
