@@ -356,9 +356,10 @@ medians of per-round ratios."""
 
 READING_THE_TARGETS = """The limits were set against logpipe 1.x on a machine of the same kind on
 which the socat pair used 0.64 CPU s per GiB: compare CPU through its ratio
-to socat in the same rounds. caf versus tcp: a caf output acknowledges a block once the aggregator has written it, so
-the file input's window (`window` × `block_size`) is held for a whole round
-trip; a tcp output acknowledges once the kernel has the bytes."""
+to socat in the same rounds. caf versus tcp: a caf output acknowledges a
+block once the aggregator has written it, so the file input's window
+(`window` × `block_size`) is held for a whole round trip; a tcp output
+acknowledges once the kernel has the bytes."""
 
 
 def _document(results, svg_name):
