@@ -22,6 +22,7 @@
 #include <sys/inotify.h>
 #include <sys/stat.h>
 #include <unistd.h>
+#include <utility>
 
 namespace logpipe {
 
@@ -34,6 +35,19 @@ constexpr std::uint32_t max_tail_crashes = 5;
 
 constexpr std::uint32_t folder_events = IN_CREATE | IN_MODIFY | IN_DELETE | IN_MOVED_FROM
                                         | IN_MOVED_TO | IN_DELETE_SELF | IN_MOVE_SELF;
+
+// Spawns one of the input's helpers that block or keep a core busy (the
+// compressors, the checkpoint saver), linked so that its failure stops the
+// input, on a thread of its own. Under the deterministic test scheduler a
+// detached actor would run out of the test's hands, so there it is scheduled
+// like the rest.
+template <class Fun, class... Ts>
+auto spawn_helper(self_ptr self, Fun fun, Ts&&... xs) {
+  if (caf::get_or(self->system().config(), "scheduler.policy", caf::atom("stealing"))
+      == caf::atom("testing"))
+    return self->spawn<caf::linked>(fun, std::forward<Ts>(xs)...);
+  return self->spawn<caf::linked + caf::detached>(fun, std::forward<Ts>(xs)...);
+}
 
 bool collected(const dir_watcher_state& st, const std::string& name) {
   return st.filter.accepts(name) && !is_rotated_name(name);
@@ -521,11 +535,10 @@ dir_watcher_actor::behavior_type dir_watcher(self_ptr self, component_context ct
     settings->block_size = std::min(settings->block_size, max_deflate_input);
     settings->max_line = std::min(settings->max_line, max_deflate_input);
     // One compressor per scheduler thread: compressing one busy file then
-    // keeps every core busy. Linked: a compressor that fails stops the input.
-    // Detached: see block_compressor.hpp.
+    // keeps every core busy (see block_compressor.hpp).
     auto threads = std::max<std::size_t>(1, self->system().scheduler().num_workers());
     for (std::size_t i = 0; i < threads; ++i)
-      settings->compressors.push_back(self->spawn<caf::linked + caf::detached>(block_compressor));
+      settings->compressors.push_back(spawn_helper(self, block_compressor));
   }
   settings->rotate_size = cfg.get_size("rotate_size");
   settings->exec_before_rotating = cfg.get_string("exec_before_rotating");
@@ -542,14 +555,7 @@ dir_watcher_actor::behavior_type dir_watcher(self_ptr self, component_context ct
   st.credit = credit_window(static_cast<std::uint64_t>(cfg.get_int("window")));
   st.store = checkpoint_store(state_file(ctx, "file-input", "checkpoints"));
   st.store_file = std::make_shared<checkpoint_file>(st.store.path());
-  // Detached: see checkpoint_saver.hpp. Under the deterministic test
-  // scheduler a detached actor would run on a thread of its own, out of the
-  // test's hands, so there it is scheduled like the rest.
-  if (caf::get_or(self->system().config(), "scheduler.policy", caf::atom("stealing"))
-      == caf::atom("testing"))
-    st.saver = self->spawn<caf::linked>(checkpoint_saver, st.store_file);
-  else
-    st.saver = self->spawn<caf::linked + caf::detached>(checkpoint_saver, st.store_file);
+  st.saver = spawn_helper(self, checkpoint_saver, st.store_file); // see checkpoint_saver.hpp
   st.first_start = !std::filesystem::exists(st.store.path());
   std::string error;
   if (!st.store.load(error)) {
