@@ -1,8 +1,9 @@
 // logpipe: a log-collection agent. See README.md and docs/.
 
-#include "actors/component_registry.hpp"
-#include "actors/logging.hpp"
-#include "actors/plugin_library.hpp"
+#include "actors/builtin/builtin_kinds.hpp"
+#include "actors/core/component_registry.hpp"
+#include "actors/core/logging.hpp"
+#include "actors/core/plugin_library.hpp"
 #include "apps/cli.hpp"
 #include "apps/monitor.hpp"
 

@@ -1,7 +1,7 @@
 #include "apps/monitor.hpp"
 
-#include "actors/child_process.hpp"
-#include "actors/logging.hpp"
+#include "actors/core/logging.hpp"
+#include "actors/shared/child_process.hpp"
 #include "apps/worker.hpp"
 
 #include <cerrno>

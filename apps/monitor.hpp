@@ -4,7 +4,7 @@
 // it dies abnormally, forwards SIGTERM/SIGINT to it, and without --no-daemon
 // first detaches from the terminal.
 
-#include "actors/component_registry.hpp"
+#include "actors/core/component_registry.hpp"
 #include "apps/cli.hpp"
 #include "config/config.hpp"
 

@@ -1,8 +1,8 @@
 #include "apps/worker.hpp"
 
-#include "actors/link_settings.hpp"
-#include "actors/logging.hpp"
-#include "actors/supervisor.hpp"
+#include "actors/caf_link/link_settings.hpp"
+#include "actors/core/logging.hpp"
+#include "actors/core/supervisor.hpp"
 #include "messages/registration.hpp"
 
 #include <caf/actor_system.hpp>

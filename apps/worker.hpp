@@ -3,7 +3,7 @@
 // The worker process: the actor system with the supervisor, the bus and every
 // component. SIGTERM/SIGINT start a graceful shutdown.
 
-#include "actors/component_registry.hpp"
+#include "actors/core/component_registry.hpp"
 #include "config/config.hpp"
 
 #include <map>

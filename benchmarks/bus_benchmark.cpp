@@ -6,8 +6,8 @@
 //   bus_benchmark                            # the table (1 and 3 outputs, 1 and 2 threads)
 //   bus_benchmark --benchmark_min_time=0.01  # smoke run (CTest: bus_benchmark_smoke)
 
-#include "actors/bus.hpp"
-#include "actors/credit_window.hpp"
+#include "actors/core/bus.hpp"
+#include "actors/core/credit_window.hpp"
 #include "messages/registration.hpp"
 
 #include <caf/actor_system.hpp>

@@ -1,4 +1,4 @@
-// One zlib stream per block (actors/deflate.*), as a file input compresses
+// One zlib stream per block (actors/shared/deflate.*), as a file input compresses
 // and a file output inflates: a 64 KiB block and the largest one a 1.x node
 // takes (max_deflate_input), at levels 1 and 6. Bytes per second count the
 // uncompressed bytes both ways; `ratio` is uncompressed / compressed.
@@ -6,7 +6,7 @@
 //   deflate_benchmark                            # the table
 //   deflate_benchmark --benchmark_min_time=0.01  # smoke run (CTest: deflate_benchmark_smoke)
 
-#include "actors/deflate.hpp"
+#include "actors/shared/deflate.hpp"
 #include "log_lines.hpp"
 
 #include <benchmark/benchmark.h>

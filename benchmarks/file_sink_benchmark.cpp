@@ -1,10 +1,10 @@
 // The file output writing blocks of log lines to a temporary folder, in the
 // flat and by_origin layouts, 4 streams (origin, file name) in turn:
-//   file_sink_write       the actor (actors/file_sink.*) under CAF's test
+//   file_sink_write       the actor (actors/file_output/file_sink.*) under CAF's test
 //                         coordinator, acking to a bus double: everything it
 //                         does per block (name checks, by_origin's record of
 //                         written bytes, the ack) on this thread;
-//   output_folder_append  its folder alone (actors/output_folder.*), to tell
+//   output_folder_append  its folder alone (actors/file_output/output_folder.*), to tell
 //                         the actor's share from the file system's.
 // One iteration writes 16 MiB into fresh files (the files and the actor's
 // state are made afresh and removed outside the timed part). Writes land in
@@ -13,10 +13,11 @@
 //   file_sink_benchmark                            # the table
 //   file_sink_benchmark --benchmark_min_time=0.01  # smoke run (CTest: file_sink_benchmark_smoke)
 
-#include "actors/component_registry.hpp"
-#include "actors/file_sink.hpp"
-#include "actors/logging.hpp"
-#include "actors/output_folder.hpp"
+#include "actors/builtin/builtin_kinds.hpp"
+#include "actors/core/component_registry.hpp"
+#include "actors/core/logging.hpp"
+#include "actors/file_output/file_sink.hpp"
+#include "actors/file_output/output_folder.hpp"
 #include "config/config.hpp"
 #include "coordinator_config.hpp"
 #include "log_lines.hpp"

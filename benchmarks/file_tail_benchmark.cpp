@@ -1,4 +1,4 @@
-// The file_tail actor (actors/file_tail.*) reading an N MiB file from its
+// The file_tail actor (actors/file_input/file_tail.*) reading an N MiB file from its
 // first byte to its last, raw and in line mode, between a dir_watcher double
 // (a credit window of 8 blocks, the input's default) and a bus double that
 // acks every block at once. One iteration is one new tail reading the whole
@@ -12,14 +12,14 @@
 //   file_tail_benchmark                            # the table
 //   file_tail_benchmark --benchmark_min_time=0.01  # smoke run (CTest: file_tail_benchmark_smoke)
 
-#include "actors/checkpoint_store.hpp"
-#include "actors/credit_window.hpp"
-#include "actors/file_tail.hpp"
+#include "actors/core/credit_window.hpp"
+#include "actors/file_input/checkpoint_store.hpp"
+#include "actors/file_input/file_tail.hpp"
 #include "coordinator_config.hpp"
 #include "log_lines.hpp"
 #include "messages/registration.hpp"
 #include "temp_folder.hpp"
-#include "test/file_input_doubles.hpp"
+#include "test/file_input/file_input_doubles.hpp"
 
 #include <caf/actor_system.hpp>
 #include <caf/actor_system_config.hpp>

@@ -1,11 +1,11 @@
-// The 1.x wire codec (actors/wire.*) on the blocks it carries: a 64 KiB block
+// The 1.x wire codec (actors/tcp/wire.*) on the blocks it carries: a 64 KiB block
 // of log lines, and a one-line block (a sender that ships each line as it
 // comes). Bytes per second count the blocks' payload, not the framing.
 //
 //   wire_benchmark                            # the table
 //   wire_benchmark --benchmark_min_time=0.01  # smoke run (CTest: wire_benchmark_smoke)
 
-#include "actors/wire.hpp"
+#include "actors/tcp/wire.hpp"
 #include "log_lines.hpp"
 
 #include <benchmark/benchmark.h>

@@ -1,6 +1,6 @@
-// libFuzzer target for the wire decoder (actors/wire.cpp): run it with
-// scripts/fuzz.sh. It needs no CAF: only actors/wire.cpp and
-// actors/file_name.cpp.
+// libFuzzer target for the wire decoder (actors/tcp/wire.cpp): run it with
+// scripts/fuzz.sh. It needs no CAF: only actors/tcp/wire.cpp and
+// actors/shared/file_name.cpp.
 //
 // Input layout (so that the fuzzer also explores how a stream is split):
 //   byte 0: bits 0-2 = how many piece-size bytes follow (0 to 7),
@@ -18,8 +18,8 @@
 // - re-encoding the delivered blocks and decoding that gives the same blocks;
 // - the stream's bytes encoded as one message decode back to those bytes.
 
-#include "actors/file_name.hpp"
-#include "actors/wire.hpp"
+#include "actors/shared/file_name.hpp"
+#include "actors/tcp/wire.hpp"
 
 #include <algorithm>
 #include <cstddef>

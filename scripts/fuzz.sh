@@ -31,7 +31,7 @@ echo "fuzz: building $out/wire_decoder_fuzz"
 "$cxx" -std=c++17 -g -O1 -Wall -Wextra -Werror -I. \
   -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=undefined \
   -fno-omit-frame-pointer \
-  fuzz/wire_decoder_fuzz.cpp actors/wire.cpp actors/file_name.cpp \
+  fuzz/wire_decoder_fuzz.cpp actors/tcp/wire.cpp actors/shared/file_name.cpp \
   -o "$out/wire_decoder_fuzz"
 
 # Seeds: encoded messages, each after the fuzz target's first byte (bits 0-2:

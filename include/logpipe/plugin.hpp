@@ -14,8 +14,8 @@
 //   }
 //   LOGPIPE_PLUGIN("my-plugin", register_kinds)
 
-#include "actors/component_registry.hpp" // component_registry, component_context
-#include "actors/logging.hpp"            // log::info(...), log::error(...)
+#include "actors/core/component_registry.hpp" // component_registry, component_context
+#include "actors/core/logging.hpp"            // log::info(...), log::error(...)
 #include "messages/interfaces.hpp"       // input_actor, output_actor, bus_actor, log_block
 
 #include <caf/config.hpp> // CAF_VERSION

@@ -2,8 +2,8 @@
 
 #include "curl_transport.hpp"
 
-#include "actors/deflate.hpp"
-#include "actors/logging.hpp"
+#include "actors/core/logging.hpp"
+#include "actors/shared/deflate.hpp"
 
 #include <caf/actor_system.hpp>
 #include <caf/event_based_actor.hpp>

@@ -9,7 +9,7 @@
 #include "http_body.hpp"
 #include "http_transport.hpp"
 
-#include "actors/component_registry.hpp"
+#include "actors/core/component_registry.hpp"
 
 #include <caf/message.hpp>
 #include <caf/typed_event_based_actor.hpp>

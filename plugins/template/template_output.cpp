@@ -1,6 +1,6 @@
 #include "template_output.hpp"
 
-#include "actors/write_all.hpp" // installed with the plugin API
+#include "actors/shared/write_all.hpp" // installed with the plugin API
 
 #include <caf/actor_system.hpp>
 #include <caf/sec.hpp>
