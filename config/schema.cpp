@@ -120,8 +120,10 @@ const std::vector<key_spec>& agent_keys() {
                        "Longest delay between restarts of a component."),
               us_per_ms),
       bounded(make_key("restart_limit", value_kind::integer, "5",
-                       "Restarts of one component allowed within `restart_window`; after "
-                       "that the agent gives up on it and reports it."),
+                       "Restarts of one component within `restart_window` after which it "
+                       "counts as failed (logged, reported) and is retried every "
+                       "`restart_backoff_max` for as long as the agent runs; its data waits. "
+                       "Only an `on_full = \"drop\"` output is given up instead."),
               1),
       bounded(make_key("restart_window", value_kind::duration, "\"60s\"",
                        "Period over which `restart_limit` is counted."),

@@ -35,7 +35,7 @@ void deliver(self_ptr self, bus_output& out, const caf::message& msg) {
                 self->context());
 }
 
-// Stops counting an output's acks for one block it no longer owes.
+// One ack fewer to wait for: an output has the block.
 void release(self_ptr self, const bus_output& out, const block_key& key) {
   if (out.policy.drop)
     return;
@@ -116,12 +116,19 @@ bus_actor::behavior_type bus(self_ptr self, std::vector<output_policy> outputs) 
       if (index >= self->state.outputs.size())
         return;
       auto& out = self->state.outputs[index];
+      if (!out.policy.drop) {
+        // Its acks count: letting its blocks go would ack them unwritten.
+        log::error("bus: output {} (on_full = \"block\") cannot be detached; its {} "
+                   "blocks keep waiting for it",
+                   out.policy.name, out.unacked.size());
+        return;
+      }
+      // A drop output never holds an input back: what it had not acked is
+      // lost for it, and counted.
       out.detached = true;
       out.handle = nullptr;
-      auto owed = std::move(out.unacked);
+      out.dropped += out.unacked.size();
       out.unacked.clear();
-      for (const auto& entry : owed)
-        release(self, out, entry.first);
     },
     [=](publish_atom, const log_block& blk) {
       block_key key{blk.input, blk.seq};

@@ -35,7 +35,7 @@ using block_key = std::pair<std::uint32_t, std::uint64_t>;
 struct bus_output {
   output_policy policy;
   output_actor handle;
-  /// Gave up on by the supervisor: no longer counted.
+  /// A drop output given up by the supervisor: no longer sent anything.
   bool detached = false;
   /// Delivered (or waiting for the output to attach) and not yet acked.
   std::map<block_key, caf::message> unacked;

@@ -46,12 +46,35 @@ void spawn_component(self_ptr self, std::uint32_t slot_index, bool first_start) 
     slot.addr = slot.output.address();
     self->monitor(slot.output);
   }
-  slot.state = "running";
+  slot.spawned_at = self->clock().now();
+  slot.state = slot.failing ? "failed" : "running";
+}
+
+double seconds_of(caf::timespan t) {
+  return std::chrono::duration<double>(t).count();
+}
+
+// A failed component that has run a whole restart window is healthy again.
+void note_recovery(self_ptr self, component_slot& slot) {
+  if (slot.failing && slot.addr
+      && self->clock().now() - slot.spawned_at >= self->state.config.agent.restart_window) {
+    slot.failing = false;
+    slot.recent.clear();
+    slot.state = "running";
+    log::notice("{} has run for {:g} s without crashing; no longer counted as failed",
+                role_label(slot), seconds_of(self->state.config.agent.restart_window));
+  }
+}
+
+bool is_drop_output(const component_slot& slot) {
+  return slot.config.kind_role == config::role::output
+         && slot.config.get_string("on_full") == "drop";
 }
 
 void component_down(self_ptr self, component_slot& slot, std::uint32_t slot_index,
                     const caf::error& reason) {
   auto& st = self->state;
+  note_recovery(self, slot);
   slot.input = nullptr;
   slot.output = nullptr;
   slot.addr = nullptr;
@@ -66,14 +89,32 @@ void component_down(self_ptr self, component_slot& slot, std::uint32_t slot_inde
   const auto& agent = st.config.agent;
   while (!slot.recent.empty() && now - slot.recent.front() >= agent.restart_window)
     slot.recent.pop_front();
-  if (slot.recent.size() >= agent.restart_limit) {
-    log::error("{} crashed ({}); giving up on it after {} restarts within {} s",
-               role_label(slot), self->system().render(reason), slot.recent.size(),
-               std::chrono::duration_cast<std::chrono::seconds>(agent.restart_window).count());
-    slot.state = "failed";
-    if (slot.config.kind_role == config::role::output)
+  if (!slot.failing && slot.recent.size() >= agent.restart_limit) {
+    if (is_drop_output(slot)) {
+      // Its acks never held anything back: what it misses is counted as dropped.
+      log::error("{} crashed ({}); giving up on it after {} restarts within {:g} s "
+                 "(on_full = \"drop\": blocks for it are dropped from now on)",
+                 role_label(slot), self->system().render(reason), slot.recent.size(),
+                 seconds_of(agent.restart_window));
+      slot.state = "given up";
       self->send(st.bus, detach_atom_v, output_atom_v,
                  static_cast<std::uint32_t>(slot.config.index));
+      return;
+    }
+    slot.failing = true;
+  }
+  if (slot.failing) {
+    slot.recent.push_back(now);
+    ++slot.restarts;
+    log::error("{} crashed ({}); failed ({} restarts within {:g} s): retrying it every {:g} s "
+               "for as long as the agent runs{}",
+               role_label(slot), self->system().render(reason), slot.recent.size(),
+               seconds_of(agent.restart_window), seconds_of(agent.restart_backoff_max),
+               slot.config.kind_role == config::role::output
+                 ? "; its blocks wait and hold back the inputs"
+                 : "");
+    slot.state = "failed";
+    self->delayed_send(self, agent.restart_backoff_max, restart_atom_v, slot_index);
     return;
   }
   slot.recent.push_back(now);
@@ -124,9 +165,9 @@ supervisor(self_ptr self, config::agent_config config,
   self->monitor(st.bus);
   // Outputs first: blocks published before an output attaches wait for it.
   for (const auto& out : st.config.outputs)
-    st.slots.push_back(component_slot{out, {}, {}, {}, "running", 0, {}});
+    st.slots.push_back(component_slot{out, {}, {}, {}, "running", 0, {}, false, {}});
   for (const auto& in : st.config.inputs)
-    st.slots.push_back(component_slot{in, {}, {}, {}, "running", 0, {}});
+    st.slots.push_back(component_slot{in, {}, {}, {}, "running", 0, {}, false, {}});
   for (std::uint32_t i = 0; i < st.slots.size(); ++i)
     spawn_component(self, i, true);
   self->set_down_handler([=](caf::down_msg& msg) {
@@ -196,16 +237,20 @@ supervisor(self_ptr self, config::agent_config config,
     },
     [=](restart_atom, std::uint32_t slot_index) {
       auto& st = self->state;
-      if (st.stopping || slot_index >= st.slots.size()
-          || st.slots[slot_index].state != "restarting")
+      if (st.stopping || slot_index >= st.slots.size() || st.slots[slot_index].addr)
+        return;
+      const auto& slot_state = st.slots[slot_index].state;
+      if (slot_state != "restarting" && slot_state != "failed")
         return;
       log::notice("restarting {}", role_label(st.slots[slot_index]));
       spawn_component(self, slot_index, false);
     },
     [=](status_atom) {
       component_status_list result;
-      for (const auto& slot : self->state.slots)
+      for (auto& slot : self->state.slots) {
+        note_recovery(self, slot);
         result.push_back(component_status{slot.config.name, slot.state, slot.restarts});
+      }
       return result;
     },
   };

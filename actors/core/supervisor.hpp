@@ -1,9 +1,12 @@
 #pragma once
 
-// The supervisor spawns the bus and every configured component, restarts a
-// crashed component with exponential backoff, gives up on one that crashes
-// too often (restart_limit within restart_window) and keeps the others
-// running. It also runs the graceful shutdown: stop inputs, drain, exit.
+// The supervisor spawns the bus and every configured component and restarts
+// a crashed component with exponential backoff. One that crashes too often
+// (restart_limit within restart_window) counts as failed and is retried at
+// restart_backoff_max for as long as the agent runs: its blocks wait, held by
+// the inputs' windows. Only an on_full = "drop" output, whose acks never hold
+// anything back, is given up. It also runs the graceful shutdown: stop
+// inputs, drain, exit.
 
 #include "actors/core/component_registry.hpp"
 #include "config/config.hpp"
@@ -31,11 +34,16 @@ struct component_slot {
   caf::actor_addr addr;
   input_actor input;   // set for inputs
   output_actor output; // set for outputs
-  /// "running", "restarting", "failed" or "finished".
+  /// "running", "restarting", "failed" (past restart_limit: retried at
+  /// restart_backoff_max), "given up" (a drop output past the limit) or
+  /// "finished".
   std::string state;
   std::uint32_t restarts = 0;
   /// Times of the restarts within the current restart window.
   std::deque<caf::actor_clock::time_point> recent;
+  /// Past restart_limit; cleared once it runs a whole restart_window.
+  bool failing = false;
+  caf::actor_clock::time_point spawned_at;
 };
 
 struct supervisor_state {

@@ -7,11 +7,13 @@
 
 #include <caf/actor_system.hpp>
 #include <caf/event_based_actor.hpp>
+#include <caf/mailbox_element.hpp>
 #include <caf/sec.hpp>
 
 #include <sys/stat.h>
 
 #include <algorithm>
+#include <cerrno>
 #include <exception>
 
 namespace logpipe {
@@ -175,17 +177,32 @@ append_result append_new_bytes(self_ptr self, const log_block& blk, const char* 
   return result;
 }
 
-void write_block(self_ptr self, const log_block& blk) {
+/// Errors about the disk rather than the block: they go away when space is
+/// freed or the disk is repaired, so the write is tried again later.
+bool is_disk_error(int err) {
+  return err == ENOSPC || err == EDQUOT || err == EIO || err == EROFS;
+}
+
+enum class write_outcome {
+  /// Acked (written, or refused and counted).
+  done,
+  /// A disk error: not acked, to be written again later.
+  held,
+  /// Any other failure: the actor quits unacked and is restarted.
+  failed,
+};
+
+write_outcome write_block(self_ptr self, const log_block& blk) {
   auto& st = self->state;
   if (auto why = st.folder->name_problem(blk.origin, blk.file_name); !why.empty()) {
     refuse(self, blk, why);
-    return;
+    return write_outcome::done;
   }
   const char* data = blk.bytes.data();
   std::size_t size = blk.bytes.size();
   if (size == 0) {
     ack(self, blk);
-    return;
+    return write_outcome::done;
   }
   bool inflated = false;
   if (st.inflate) {
@@ -235,18 +252,64 @@ void write_block(self_ptr self, const log_block& blk) {
       st.bytes += size - duplicate;
       note_duplicates(self, blk, duplicate);
       ack(self, blk);
-      return;
+      return write_outcome::done;
     case append_result::refused:
       refuse(self, blk, result.problem);
-      return;
+      return write_outcome::done;
     case append_result::failed:
-      log::error("output {}: {}/{}: {}; stopping without acknowledging the block",
-                 st.component, st.folder->folder_of(printable_name(blk.origin)),
-                 printable_name(blk.file_name), result.problem);
-      // Unacked: the supervisor restarts us and the bus sends it again.
-      self->quit(caf::make_error(caf::sec::runtime_error));
-      return;
+      break;
   }
+  const auto where = st.folder->folder_of(printable_name(blk.origin)) + "/"
+                     + printable_name(blk.file_name);
+  if (is_disk_error(result.error)) {
+    if (st.held.empty())
+      log::error("output {}: {}: {}; holding this block and every later one "
+                 "(unacknowledged: the inputs wait) and trying again every {} ms",
+                 st.component, where, result.problem,
+                 std::chrono::duration_cast<std::chrono::milliseconds>(st.retry_interval)
+                   .count());
+    else
+      log::error("output {}: still cannot write {}: {}; {} blocks held, trying again "
+                 "in {} ms",
+                 st.component, where, result.problem, st.held.size(),
+                 std::chrono::duration_cast<std::chrono::milliseconds>(st.retry_interval)
+                   .count());
+    return write_outcome::held;
+  }
+  log::error("output {}: {}: {}; stopping without acknowledging the block", st.component,
+             where, result.problem);
+  // Unacked: the supervisor restarts us and the bus sends it again.
+  self->quit(caf::make_error(caf::sec::runtime_error));
+  return write_outcome::failed;
+}
+
+void schedule_retry(self_ptr self) {
+  auto& st = self->state;
+  if (st.retry_scheduled)
+    return;
+  st.retry_scheduled = true;
+  self->delayed_send(self, st.retry_interval, retry_atom_v);
+}
+
+// Writes the held blocks in order, up to the first that fails again.
+void retry_held(self_ptr self) {
+  auto& st = self->state;
+  st.retry_scheduled = false;
+  while (!st.held.empty()) {
+    switch (write_block(self, st.held.front().get_as<log_block>(1))) {
+      case write_outcome::done:
+        st.held.pop_front();
+        continue;
+      case write_outcome::held:
+        ++st.retries;
+        schedule_retry(self);
+        return;
+      case write_outcome::failed:
+        return;
+    }
+  }
+  log::notice("output {}: writing again after {} failed retries", st.component, st.retries);
+  st.retries = 0;
 }
 
 } // namespace
@@ -267,6 +330,7 @@ file_sink_actor::behavior_type file_sink(self_ptr self, component_context ctx) {
   st.inflate = cfg.get_string("uncompress") == "deflate";
   st.exec_after_rotating = cfg.get_string("exec_after_rotating");
   st.hook_timeout = cfg.get_duration("hook_timeout");
+  st.retry_interval = cfg.get_duration("retry_interval");
   output_folder_settings settings;
   settings.path = cfg.get_string("path");
   settings.layout = cfg.get_string("layout") == "by_origin" ? folder_layout::by_origin
@@ -288,7 +352,15 @@ file_sink_actor::behavior_type file_sink(self_ptr self, component_context ctx) {
   }
   self->send(ctx.bus, attach_atom_v, output_atom_v, ctx.index);
   return {
-    [=](publish_atom, const log_block& blk) { write_block(self, blk); },
+    [=](publish_atom, const log_block& blk) {
+      auto& st = self->state;
+      // Behind a held block, a block waits its turn: order is kept.
+      if (!st.held.empty() || write_block(self, blk) == write_outcome::held) {
+        st.held.push_back(self->current_mailbox_element()->move_content_to_message());
+        schedule_retry(self);
+      }
+    },
+    [=](retry_atom) { retry_held(self); },
     [=](tick_atom) {
       auto& st = self->state;
       st.tick_scheduled = false;
@@ -340,6 +412,13 @@ config::kind_schema file_sink_schema() {
              "and LOGPIPE_ROTATING_NEW_FILENAME set."),
     bounded(make_key("hook_timeout", value_kind::duration, "\"60s\"",
                      "A rotation hook still running after this is killed (and logged)."),
+            1000, 3600 * us_per_s),
+    bounded(make_key("retry_interval", value_kind::duration, "\"5s\"",
+                     "After a write fails because of the disk (full, over quota, I/O "
+                     "error, read-only), that block and every later one are held, "
+                     "unacknowledged (so the inputs wait and nothing is lost), and "
+                     "written again this often, logging an error each time, until it "
+                     "works."),
             1000, 3600 * us_per_s),
     make_key("file_mode", value_kind::string, "\"0640\"",
              "Permissions of new files, in octal (the umask applies); folders it creates "

@@ -3,8 +3,10 @@
 // `[[outputs]] type = "file"`: writes each stream under its file name in an
 // output folder (an aggregator's end of logpipe): path/<file name>, or
 // path/<origin>/<file name>. Names are hostile input; a block is acked only
-// once all its bytes are written; files rotate by size with a hook. With
-// by_origin, source bytes a file already holds are not written again.
+// once all its bytes are written; a full or failing disk holds the blocks
+// (and, through the bus, the inputs) and is retried; files rotate by size
+// with a hook. With by_origin, source bytes a file already holds are not
+// written again.
 
 #include "actors/core/component_registry.hpp"
 #include "actors/file_output/output_folder.hpp"
@@ -13,10 +15,12 @@
 #include "actors/shared/rotation.hpp"
 
 #include <caf/actor_clock.hpp>
+#include <caf/message.hpp>
 #include <caf/typed_event_based_actor.hpp>
 
 #include <chrono>
 #include <cstdint>
+#include <deque>
 #include <memory>
 #include <set>
 #include <string>
@@ -27,7 +31,9 @@ namespace logpipe {
 
 using file_sink_actor = output_actor::extend<
   // Internal timer: reap the rotation hooks, kill those past hook_timeout.
-  caf::reacts_to<tick_atom>>;
+  caf::reacts_to<tick_atom>,
+  // Internal timer: try the held blocks again after a disk error.
+  caf::reacts_to<retry_atom>>;
 
 /// Duplicate bytes skipped and not yet logged: one line per burst.
 struct duplicate_burst {
@@ -74,6 +80,14 @@ struct file_sink_state {
   /// by_origin only: which source bytes each file holds.
   std::unique_ptr<written_ranges> ranges;
   duplicate_burst burst;
+  /// A write failed for a reason about the disk (full, quota, I/O error,
+  /// read-only): that block and every later one, in order, unacked, until a
+  /// retry writes them. The bus's own messages: no bytes are copied.
+  std::deque<caf::message> held;
+  std::chrono::microseconds retry_interval{std::chrono::seconds(5)};
+  bool retry_scheduled = false;
+  /// Retries that failed since the disk error began.
+  std::uint64_t retries = 0;
   std::uint64_t blocks = 0;
   std::uint64_t bytes = 0;
   std::uint64_t refused = 0;

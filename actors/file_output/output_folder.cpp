@@ -21,6 +21,23 @@ std::string errno_text(int err) {
   return std::strerror(err);
 }
 
+// Why opening a name failed in a way that no retry can fix, because of what
+// the name is (not a regular file), or nullptr.
+const char* unopenable_name(int err) {
+  switch (err) {
+    case ELOOP:
+      return "file is a symbolic link";
+    case EISDIR:
+      return "is a folder";
+    case ENXIO:
+      return "is a FIFO or socket";
+    case ENOTDIR:
+      return "a part of the path is not a folder";
+    default:
+      return nullptr;
+  }
+}
+
 // mkdir -p: creates every missing folder of `path`; 0 or errno.
 int make_folders(const std::string& path, mode_t mode) {
   for (std::size_t i = 1; i <= path.size(); ++i) {
@@ -150,6 +167,12 @@ int output_folder::open_origin_folder(std::string_view origin, append_result& re
     result.problem = "origin folder is a symbolic link";
     return -1;
   }
+  if (err == ENOTDIR) {
+    result.outcome = append_result::refused;
+    result.error = err;
+    result.problem = "origin folder is not a folder";
+    return -1;
+  }
   result.outcome = append_result::failed;
   result.error = err;
   result.problem = "cannot open folder " + folder_of(origin) + ": " + errno_text(err);
@@ -177,10 +200,10 @@ int output_folder::open_in(int dir_fd, std::string_view name, std::uint64_t& siz
   }
   if (fd < 0) {
     int err = errno;
-    if (err == ELOOP) {
+    if (const char* why = unopenable_name(err)) {
       result.outcome = append_result::refused;
       result.error = err;
-      result.problem = "file is a symbolic link";
+      result.problem = why;
     } else {
       result.outcome = append_result::failed;
       result.error = err;
@@ -197,9 +220,10 @@ int output_folder::open_in(int dir_fd, std::string_view name, std::uint64_t& siz
     return -1;
   }
   if (!S_ISREG(info.st_mode)) {
-    result.outcome = append_result::failed;
+    // A FIFO with a reader, a device: never a file to append a stream to.
+    result.outcome = append_result::refused;
     result.error = EINVAL;
-    result.problem = "is not a regular file";
+    result.problem = "is not a regular file (a FIFO, socket or device)";
     ::close(fd);
     return -1;
   }
@@ -343,10 +367,17 @@ append_result output_folder::write_opened(const char* data, std::size_t size) {
     return result;
   }
   auto& file = files_.front();
+  const auto before = file.size;
   if (int err = write_all(file.fd, data, size, &file.size)) {
     result.outcome = append_result::failed;
     result.error = err;
     result.problem = "cannot write: " + errno_text(err);
+    // Takes back the part written (a disk that filled up mid-block), so that
+    // the block written again later is in the file once.
+    if (file.size > before && ::ftruncate(file.fd, static_cast<off_t>(before)) != 0)
+      result.problem += "; the " + std::to_string(file.size - before)
+                        + " bytes written of it stay (cannot truncate: " + errno_text(errno)
+                        + ")";
     // Its size and state are unknown now: open it afresh next time.
     forget_front();
   }

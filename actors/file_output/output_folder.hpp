@@ -49,11 +49,13 @@ struct append_result {
   enum outcome_kind {
     /// Every byte was written.
     written,
-    /// The name (or origin) is not acceptable, or points at a symbolic link:
-    /// nothing was written, and nothing ever will be under that name.
+    /// The name (or origin) is not acceptable, or is taken by something that
+    /// is not a regular file (a symbolic link, a folder, a FIFO, a socket, a
+    /// device): nothing was written, and nothing ever will be under that name.
     refused,
-    /// Opening or writing failed (ENOSPC, EIO, EISDIR...): some bytes may
-    /// have been written; the caller should not consider the block delivered.
+    /// Opening or writing failed (ENOSPC, EIO, EACCES...): nothing of the
+    /// block stays in the file (unless taking back a partial write failed,
+    /// which `problem` says); the block is not delivered.
     failed,
   };
   outcome_kind outcome = written;

@@ -1,5 +1,5 @@
 // The bus under the deterministic scheduler: broadcast, zero-copy fan-out,
-// the credit window, on_full = "drop", resend to a restarted output, detach.
+// the credit window, on_full = "drop", resend to a restarted output, detach (drop outputs only).
 
 #include "actors/core/bus.hpp"
 
@@ -162,18 +162,40 @@ TEST_F(bus_test, a_restarted_output_receives_what_it_had_not_acked) {
   EXPECT_EQ(rec->spawns, 2);
 }
 
-TEST_F(bus_test, detaching_an_output_releases_the_blocks_it_held) {
-  auto b = make_bus({{"keep", false, 64}, {"gone", false, 64}});
+TEST_F(bus_test, a_block_output_is_never_detached_its_blocks_keep_waiting) {
+  auto b = make_bus({{"keep", false, 64}, {"stuck", false, 64}});
+  auto keep = add_output(b, 0);
+  auto stuck = add_output(b, 1);
+  stuck->stalled = true;
+  auto in = add_producer(b, 0, 4, 30);
+  run();
+  caf::anon_send(b, detach_atom_v, output_atom_v, std::uint32_t{1});
+  run();
+  // Acking its input now would ack blocks that output never wrote.
+  EXPECT_EQ(in->acked.size(), 0u);
+  EXPECT_EQ(run_status(b).unacked[1], 4u);
+  stuck->stalled = false;
+  release_held(b, *stuck, 1);
+  EXPECT_EQ(seqs(*keep), iota(30));
+  EXPECT_EQ(in->acked, iota(30));
+}
+
+TEST_F(bus_test, a_detached_drop_output_counts_what_it_had_not_acked_as_dropped) {
+  auto b = make_bus({{"keep", false, 64}, {"gone", true, 64}});
   auto keep = add_output(b, 0);
   auto gone = add_output(b, 1);
   gone->stalled = true;
   auto in = add_producer(b, 0, 4, 30);
   run();
-  EXPECT_EQ(in->acked.size(), 0u);
   caf::anon_send(b, detach_atom_v, output_atom_v, std::uint32_t{1});
   run();
   EXPECT_EQ(seqs(*keep), iota(30));
   EXPECT_EQ(in->acked, iota(30));
+  auto status = run_status(b);
+  EXPECT_EQ(status.unacked[1], 0u);
+  // Every block it missed is counted: its 64-block queue never filled, so
+  // all 30 were sent to it, none acked.
+  EXPECT_EQ(status.dropped[1], 30u);
 }
 
 TEST_F(bus_test, blocks_wait_for_an_output_that_has_not_attached_yet) {

@@ -1,6 +1,7 @@
 // The supervisor under the deterministic scheduler: spawning from config,
-// restart with exponential backoff, no gap after an output crash, giving up
-// after restart_limit, graceful stop.
+// restart with exponential backoff, no gap after an output crash, retrying a
+// failed component at the maximum backoff (giving up on a drop output only),
+// graceful stop.
 
 #include "actors/core/supervisor.hpp"
 
@@ -174,7 +175,7 @@ TEST_F(supervisor_test, restarts_back_off_exponentially_up_to_the_maximum) {
   }
 }
 
-TEST_F(supervisor_test, gives_up_after_the_restart_limit_and_keeps_the_others) {
+TEST_F(supervisor_test, a_failed_block_output_is_retried_forever_and_holds_its_inputs_back) {
   auto healthy = add_sink();
   auto broken = add_sink();
   broken->always_crash = true;
@@ -184,9 +185,43 @@ TEST_F(supervisor_test, gives_up_after_the_restart_limit_and_keeps_the_others) {
     advance(milliseconds(delay_ms));
   EXPECT_EQ(broken->spawns, 4); // the first start and restart_limit = 3 restarts
   EXPECT_EQ(state_of(sup, "recorder#2"), "failed");
+  // Past the limit it is retried at restart_backoff_max (1 s), not dropped.
+  for (int retry = 1; retry <= 5; ++retry) {
+    advance(milliseconds(999));
+    EXPECT_EQ(broken->spawns, 4 + retry - 1);
+    advance(milliseconds(1));
+    EXPECT_EQ(broken->spawns, 4 + retry);
+    EXPECT_EQ(state_of(sup, "recorder#2"), "failed");
+  }
+  // Nothing was acked to the input: its window (4 blocks) holds it back.
+  EXPECT_TRUE(sources[0]->acked.empty());
+  EXPECT_EQ(delivered(*healthy), iota(4));
+  EXPECT_EQ(state_of(sup, "producer#1"), "running");
+  // The cause goes away: the next retry gets every block, none lost.
+  broken->always_crash = false;
+  advance(milliseconds(1000));
+  EXPECT_EQ(delivered(*broken), iota(40));
+  EXPECT_EQ(delivered(*healthy), iota(40));
+  EXPECT_EQ(sources[0]->acked.size(), 40u);
+  // Failed until it has run a whole restart window.
+  EXPECT_EQ(state_of(sup, "recorder#2"), "failed");
+  advance(std::chrono::seconds(60));
+  EXPECT_EQ(state_of(sup, "recorder#2"), "running");
+}
+
+TEST_F(supervisor_test, gives_up_only_on_a_drop_output_and_keeps_the_others) {
+  auto healthy = add_sink();
+  auto broken = add_sink(true);
+  broken->always_crash = true;
+  add_producer();
+  auto sup = start();
+  for (int delay_ms : {100, 200, 400})
+    advance(milliseconds(delay_ms));
+  EXPECT_EQ(broken->spawns, 4);
+  EXPECT_EQ(state_of(sup, "recorder#2"), "given up");
   advance(milliseconds(10000));
   EXPECT_EQ(broken->spawns, 4);
-  // The bus stopped waiting for it: the healthy output got everything.
+  // A drop output never held the input back: the healthy output got everything.
   EXPECT_EQ(delivered(*healthy), iota(40));
   EXPECT_EQ(sources[0]->acked.size(), 40u);
   EXPECT_EQ(state_of(sup, "recorder#1"), "running");

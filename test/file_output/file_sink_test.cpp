@@ -1,6 +1,7 @@
 // The file output under the deterministic scheduler, writing to a real temp
 // folder, in front of a recording bus: byte-exact files, acks only after the
-// write, inflating, hostile names, write errors, rotation and its hook.
+// write, inflating, hostile names and names taken by folders or FIFOs,
+// write errors, a full disk, rotation and its hook.
 
 #include "actors/file_output/file_sink.hpp"
 
@@ -8,6 +9,7 @@
 #include "test/support/actor_fixture.hpp"
 #include "test/support/proc_scan.hpp"
 #include "test/support/recording_bus.hpp"
+#include "test/support/small_tmpfs.hpp"
 #include "test/support/wait_until.hpp"
 
 #include "actors/core/logging.hpp"
@@ -276,19 +278,58 @@ TEST_F(file_sink_test, a_hostile_origin_is_acked_and_written_nowhere) {
   EXPECT_TRUE(fs::is_empty(base / "elsewhere"));
 }
 
-TEST_F(file_sink_test, a_write_error_is_not_acked_and_stops_the_output) {
+TEST_F(file_sink_test, a_name_taken_by_a_folder_or_fifo_is_refused_and_the_others_go_on) {
   start();
-  auto s1 = publish("good.log", "ok\n");
+  fs::create_directories(out / "lost+found");
+  ASSERT_EQ(::mkfifo((out / "pipe.log").c_str(), 0600), 0);
+  auto s1 = publish("lost+found", "refused\n");
+  auto s2 = publish("pipe.log", "refused\n");
+  auto s3 = publish("good.log", "ok\n");
+  auto s4 = publish("lost+found", "refused again\n");
   run();
-  ASSERT_EQ(acked(), std::vector<std::uint64_t>{s1});
-  // A folder where the file should be: opening it for writing fails (EISDIR).
-  fs::create_directories(out / "bad.log");
-  publish("bad.log", "lost?\n");
+  // Refused blocks are acked (counted, logged once), as for a symbolic link.
+  EXPECT_EQ(acked(), (std::vector<std::uint64_t>{s1, s2, s3, s4}));
+  EXPECT_FALSE(down_reason()) << "the output stopped";
+  EXPECT_EQ(read_file(out / "good.log"), "ok\n");
+  EXPECT_TRUE(fs::is_empty(out / "lost+found"));
+  EXPECT_EQ(state().refused, 3u);
+}
+
+TEST_F(file_sink_test, a_full_disk_holds_the_blocks_and_writes_them_once_space_is_freed) {
+  small_tmpfs disk(out, 64 * 1024);
+  if (!disk.mounted())
+    GTEST_SKIP() << disk.why_not();
+  std::ofstream(out / "filler") << std::string(60 * 1024, 'x');
+  start("retry_interval = \"1s\"\n");
+  std::string expected;
+  std::vector<std::uint64_t> seqs;
+  for (int i = 0; i < 8; ++i) {
+    auto block = std::string(1999, static_cast<char>('a' + i)) + "\n";
+    expected += block;
+    seqs.push_back(publish("app.log", block));
+  }
   run();
-  EXPECT_EQ(acked(), std::vector<std::uint64_t>{s1}) << "the failed block was acked";
-  auto reason = down_reason();
-  ASSERT_TRUE(reason) << "the output did not stop";
-  EXPECT_EQ(*reason, caf::sec::runtime_error) << sys.render(*reason);
+  // The disk filled up: what is acked is what the file holds, whole blocks
+  // only; the rest is held, and the output runs on.
+  auto first = acked();
+  ASSERT_LT(first.size(), seqs.size()) << "the disk never filled up";
+  EXPECT_EQ(first, std::vector<std::uint64_t>(seqs.begin(), seqs.begin() + first.size()));
+  EXPECT_EQ(read_file(out / "app.log"), expected.substr(0, first.size() * 2000));
+  EXPECT_EQ(state().held.size(), seqs.size() - first.size());
+  EXPECT_FALSE(down_reason()) << "the output stopped";
+  // Still full at the retry: nothing more.
+  advance(1s);
+  EXPECT_EQ(acked(), first);
+  // Space freed: the next retry writes every held block, once, in order.
+  fs::remove(out / "filler");
+  advance(1s);
+  EXPECT_EQ(acked(), seqs);
+  EXPECT_TRUE(read_file(out / "app.log") == expected) << "not every block exactly once";
+  EXPECT_TRUE(state().held.empty());
+  // And new blocks go straight to the file again.
+  auto late = publish("app.log", "late\n");
+  run();
+  EXPECT_EQ(acked().back(), late);
 }
 
 TEST_F(file_sink_test, a_failing_write_call_is_not_acked) {
@@ -310,7 +351,8 @@ TEST_F(file_sink_test, a_failing_write_call_is_not_acked) {
   auto reason = down_reason();
   ASSERT_TRUE(reason) << "the output did not stop";
   EXPECT_EQ(*reason, caf::sec::runtime_error) << sys.render(*reason);
-  EXPECT_EQ(fs::file_size(out / "big.log"), 4096u) << "partly written, not acked";
+  // The part of the second block that was written is taken back.
+  EXPECT_EQ(fs::file_size(out / "big.log"), 1000u) << "partly written, not acked";
 }
 
 TEST_F(file_sink_test, rotates_at_rotate_size_and_runs_the_hook) {
@@ -497,12 +539,13 @@ TEST_F(file_sink_test, a_block_cut_short_by_a_write_error_is_completed_after_a_r
   ::setrlimit(RLIMIT_FSIZE, &old_limit);
   std::signal(SIGXFSZ, old_handler);
   ASSERT_TRUE(down_reason()) << "the output did not stop";
-  ASSERT_EQ(fs::file_size(out / "web-1" / "big.log"), 4096u);
+  // What was written of it was taken back.
+  ASSERT_EQ(fs::file_size(out / "web-1" / "big.log"), 0u);
   restart(by_origin);
   publish_at("big.log", s1, 0, block); // as the bus sends it again
   run();
   EXPECT_TRUE(read_file(out / "web-1" / "big.log") == block) << "not the block once";
-  EXPECT_EQ(state().duplicate_bytes, 4096u);
+  EXPECT_EQ(state().duplicate_bytes, 0u);
 }
 
 TEST_F(file_sink_test, deflated_blocks_are_compared_by_their_inflated_bytes) {

@@ -15,6 +15,7 @@
 #include <cerrno>
 #include <climits>
 #include <cstdlib>
+#include <fcntl.h>
 #include <filesystem>
 #include <fstream>
 #include <sstream>
@@ -197,22 +198,46 @@ TEST_F(output_folder_test, a_planted_symlink_as_origin_folder_is_refused) {
   EXPECT_TRUE(names_in(base / "elsewhere").empty());
 }
 
-TEST_F(output_folder_test, a_folder_under_the_name_is_a_write_failure_not_a_refusal) {
+TEST_F(output_folder_test, a_folder_under_the_name_is_refused) {
   fs::create_directories(out / "app.log");
   output_folder folder(settings());
   auto r = append(folder, "host", "app.log", "data\n");
-  EXPECT_EQ(r.outcome, append_result::failed);
+  EXPECT_EQ(r.outcome, append_result::refused);
   EXPECT_EQ(r.error, EISDIR);
-  EXPECT_FALSE(r.problem.empty());
+  EXPECT_EQ(r.problem, "is a folder");
   EXPECT_EQ(folder.open_files(), 0u);
 }
 
-TEST_F(output_folder_test, a_fifo_under_the_name_fails_at_once_instead_of_blocking) {
+TEST_F(output_folder_test, a_fifo_under_the_name_is_refused_at_once_instead_of_blocking) {
   fs::create_directories(out);
   ASSERT_EQ(::mkfifo((out / "pipe.log").c_str(), 0600), 0);
   output_folder folder(settings());
   auto r = append(folder, "host", "pipe.log", "data\n");
-  EXPECT_EQ(r.outcome, append_result::failed);
+  EXPECT_EQ(r.outcome, append_result::refused);
+  EXPECT_EQ(r.error, ENXIO);
+}
+
+TEST_F(output_folder_test, a_fifo_with_a_reader_is_refused_too) {
+  fs::create_directories(out);
+  ASSERT_EQ(::mkfifo((out / "pipe.log").c_str(), 0600), 0);
+  int reader = ::open((out / "pipe.log").c_str(), O_RDONLY | O_NONBLOCK);
+  ASSERT_GE(reader, 0);
+  output_folder folder(settings());
+  auto r = append(folder, "host", "pipe.log", "data\n");
+  ::close(reader);
+  EXPECT_EQ(r.outcome, append_result::refused);
+  EXPECT_EQ(folder.open_files(), 0u);
+}
+
+TEST_F(output_folder_test, an_origin_taken_by_a_file_is_refused) {
+  auto s = settings();
+  s.layout = folder_layout::by_origin;
+  fs::create_directories(out);
+  write_file(out / "web-1", "not a folder\n");
+  output_folder folder(s);
+  auto r = append(folder, "web-1", "app.log", "data\n");
+  EXPECT_EQ(r.outcome, append_result::refused);
+  EXPECT_EQ(append(folder, "web-2", "app.log", "data\n").outcome, append_result::written);
 }
 
 TEST_F(output_folder_test, appends_to_a_file_that_is_already_there) {

@@ -1,0 +1,141 @@
+// The file output of a real aggregator whose disk fails, fed by a real
+// collector over caf and over tcp: a full disk (a small tmpfs) and a disk
+// that turns read-only hold the stream back, visibly, and it resumes by
+// itself once the cause is gone, with no line lost, none written twice, and
+// the collector's checkpoint never past what the aggregator wrote.
+
+#include "test/support/agent_process.hpp"
+#include "test/support/loopback.hpp"
+#include "test/support/numbered_lines.hpp"
+#include "test/support/small_tmpfs.hpp"
+
+#include <gtest/gtest.h>
+
+#include <sys/mount.h>
+
+#include <filesystem>
+#include <sstream>
+#include <string>
+
+namespace logpipe::proc_test {
+namespace {
+
+namespace fs = std::filesystem;
+using logpipe::test::free_port;
+using logpipe::test::small_tmpfs;
+
+constexpr auto transfer_timeout = 60s;
+constexpr std::size_t mib = 1u << 20;
+constexpr std::size_t line_count = 100 * 1000; // about 10 MiB
+
+class file_output_faults : public ::testing::Test {
+protected:
+  temp_dir dir{"logpipe-fo"};
+  const std::string logs = dir.file("logs");
+  const std::string received = dir.file("received");
+
+  void SetUp() override { fs::create_directories(logs); }
+
+  static std::string file_input(const std::string& folder) {
+    return "[[inputs]]\ntype = \"file\"\nname = \"logs\"\npath = \"" + folder
+           + "\"\nfiles = [\"*.log\"]\nread_from_head = true\nline_mode = true\n";
+  }
+
+  std::string file_output(const std::string& layout) const {
+    return "[[outputs]]\ntype = \"file\"\npath = \"" + received + "\"\nlayout = \"" + layout
+           + "\"\nretry_interval = \"200ms\"\n";
+  }
+
+  /// The source offset the collector's checkpoint holds for `file` (0 if none).
+  std::uint64_t checkpoint_of(const agent_process& collector, const std::string& file) const {
+    auto text = read_file(dir.file(collector.name() + "-data/file-input-logs.checkpoints"));
+    for (const auto& line : complete_lines(text)) {
+      // <device> <inode> <prefix_length> <prefix_hash> <source_id> <offset> <name>
+      std::istringstream in(line);
+      std::string fields[7];
+      for (auto& f : fields)
+        in >> f;
+      if (fields[6] == file)
+        return std::stoull(fields[5]);
+    }
+    return 0;
+  }
+
+  static ::testing::AssertionResult lines_exactly_once(const std::string& path) {
+    auto tally = test::tally_lines(read_file(path), "app", line_count);
+    if (tally.lost == 0 && tally.duplicated == 0 && tally.damaged == 0)
+      return ::testing::AssertionSuccess();
+    return ::testing::AssertionFailure()
+           << path << ": " << tally.lost << " lines lost, " << tally.duplicated
+           << " duplicated, " << tally.damaged << " damaged of " << line_count;
+  }
+};
+
+TEST_F(file_output_faults, a_full_disk_holds_a_caf_stream_back_and_it_resumes_when_space_is_freed) {
+  small_tmpfs disk(received, 16 * mib);
+  if (!disk.mounted())
+    GTEST_SKIP() << disk.why_not();
+  // 4 MiB left: the 10 MiB stream fills the disk.
+  write_file(received + "/filler", std::string(12 * mib, 'x'));
+  auto port = free_port();
+  agent_process aggregator(dir, "aggregator");
+  aggregator.configure("[[inputs]]\ntype = \"caf\"\nlisten = \"127.0.0.1:" + std::to_string(port)
+                       + "\"\n" + file_output("by_origin"));
+  ASSERT_TRUE(aggregator.start("listening on"));
+  agent_process collector(dir, "collector");
+  collector.configure(file_input(logs) + "[[outputs]]\ntype = \"caf\"\nconnect = \"127.0.0.1:"
+                      + std::to_string(port) + "\"\n");
+  ASSERT_TRUE(collector.start("linked to"));
+  write_file(logs + "/app.log", test::numbered_lines("app", 0, line_count));
+  const auto out = received + "/collector/app.log";
+  ASSERT_TRUE(wait_until([&] { return aggregator.log_count("holding this block") > 0; },
+                         transfer_timeout))
+    << aggregator.describe();
+  // Held, and retried: more errors come, and the output is not given up.
+  ASSERT_TRUE(wait_until([&] { return aggregator.log_count("still cannot write") >= 3; }))
+    << aggregator.describe();
+  EXPECT_EQ(aggregator.log_count("giving up"), 0u);
+  // Nothing is acknowledged past what the aggregator's file holds.
+  EXPECT_LE(checkpoint_of(collector, "app.log"), size_of(out));
+  EXPECT_LT(size_of(out), 10 * mib);
+  fs::remove(received + "/filler");
+  ASSERT_TRUE(wait_until([&] { return test::tally_lines(read_file(out), "app", line_count).lost == 0; },
+                         transfer_timeout))
+    << collector.describe() << aggregator.describe();
+  ASSERT_TRUE(collector.stop());
+  ASSERT_TRUE(aggregator.stop());
+  EXPECT_TRUE(lines_exactly_once(out));
+  EXPECT_EQ(aggregator.log_count("writing again"), 1u) << aggregator.describe();
+}
+
+TEST_F(file_output_faults, a_read_only_disk_holds_a_tcp_stream_back_and_it_resumes_when_writable) {
+  small_tmpfs disk(received, 64 * mib);
+  if (!disk.mounted())
+    GTEST_SKIP() << disk.why_not();
+  ASSERT_EQ(::mount(nullptr, received.c_str(), nullptr, MS_REMOUNT | MS_RDONLY, nullptr), 0);
+  auto port = free_port();
+  agent_process aggregator(dir, "aggregator");
+  aggregator.configure("[[inputs]]\ntype = \"tcp\"\nlisten = \"127.0.0.1:" + std::to_string(port)
+                       + "\"\n" + file_output("flat"));
+  ASSERT_TRUE(aggregator.start("listening on"));
+  agent_process collector(dir, "collector");
+  collector.configure(file_input(logs) + "[[outputs]]\ntype = \"tcp\"\nendpoints = [\"127.0.0.1:"
+                      + std::to_string(port) + "\"]\n");
+  ASSERT_TRUE(collector.start("watching"));
+  write_file(logs + "/app.log", test::numbered_lines("app", 0, line_count));
+  ASSERT_TRUE(wait_until([&] { return aggregator.log_count("still cannot write") >= 3; },
+                         transfer_timeout))
+    << aggregator.describe();
+  EXPECT_EQ(aggregator.log_count("giving up"), 0u);
+  ASSERT_EQ(::mount(nullptr, received.c_str(), nullptr, MS_REMOUNT, nullptr), 0);
+  const auto out = received + "/app.log";
+  ASSERT_TRUE(wait_until([&] { return test::tally_lines(read_file(out), "app", line_count).lost == 0; },
+                         transfer_timeout))
+    << collector.describe() << aggregator.describe();
+  ASSERT_TRUE(collector.stop());
+  ASSERT_TRUE(aggregator.stop());
+  EXPECT_TRUE(lines_exactly_once(out));
+}
+
+} // namespace
+} // namespace logpipe::proc_test
