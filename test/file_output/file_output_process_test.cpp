@@ -2,7 +2,8 @@
 // collector over caf and over tcp: a full disk (a small tmpfs) and a disk
 // that turns read-only hold the stream back, visibly, and it resumes by
 // itself once the cause is gone, with no line lost, none written twice, and
-// the collector's checkpoint never past what the aggregator wrote.
+// the collector's checkpoint never past what the aggregator wrote. A name
+// that is taken by a folder is refused and stops no other stream.
 
 #include "test/support/agent_process.hpp"
 #include "test/support/loopback.hpp"
@@ -36,9 +37,9 @@ protected:
 
   void SetUp() override { fs::create_directories(logs); }
 
-  static std::string file_input(const std::string& folder) {
+  static std::string file_input(const std::string& folder, const std::string& files = "*.log") {
     return "[[inputs]]\ntype = \"file\"\nname = \"logs\"\npath = \"" + folder
-           + "\"\nfiles = [\"*.log\"]\nread_from_head = true\nline_mode = true\n";
+           + "\"\nfiles = [\"" + files + "\"]\nread_from_head = true\nline_mode = true\n";
   }
 
   std::string file_output(const std::string& layout) const {
@@ -135,6 +136,31 @@ TEST_F(file_output_faults, a_read_only_disk_holds_a_tcp_stream_back_and_it_resum
   ASSERT_TRUE(collector.stop());
   ASSERT_TRUE(aggregator.stop());
   EXPECT_TRUE(lines_exactly_once(out));
+}
+
+TEST_F(file_output_faults, a_name_taken_by_a_folder_is_refused_and_every_other_stream_goes_on) {
+  fs::create_directories(received + "/lost+found");
+  auto port = free_port();
+  agent_process aggregator(dir, "aggregator");
+  aggregator.configure("[[inputs]]\ntype = \"tcp\"\nlisten = \"127.0.0.1:" + std::to_string(port)
+                       + "\"\n" + file_output("flat"));
+  ASSERT_TRUE(aggregator.start("listening on"));
+  agent_process collector(dir, "collector");
+  collector.configure(file_input(logs, "*") + "[[outputs]]\ntype = \"tcp\"\nendpoints = [\"127.0.0.1:"
+                      + std::to_string(port) + "\"]\n");
+  ASSERT_TRUE(collector.start("watching"));
+  write_file(logs + "/lost+found", test::numbered_lines("lost", 0, 1000));
+  write_file(logs + "/app.log", test::numbered_lines("app", 0, line_count));
+  const auto out = received + "/app.log";
+  ASSERT_TRUE(wait_until([&] { return test::tally_lines(read_file(out), "app", line_count).lost == 0; },
+                         transfer_timeout))
+    << collector.describe() << aggregator.describe();
+  ASSERT_TRUE(collector.stop());
+  ASSERT_TRUE(aggregator.stop());
+  EXPECT_TRUE(lines_exactly_once(out));
+  EXPECT_TRUE(fs::is_empty(received + "/lost+found"));
+  EXPECT_EQ(aggregator.log_count("refused \"lost+found\""), 1u) << aggregator.describe();
+  EXPECT_EQ(aggregator.log_count("crashed"), 0u) << aggregator.describe();
 }
 
 } // namespace
