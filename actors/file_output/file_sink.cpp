@@ -262,18 +262,15 @@ write_outcome write_block(self_ptr self, const log_block& blk) {
   const auto where = st.folder->folder_of(printable_name(blk.origin)) + "/"
                      + printable_name(blk.file_name);
   if (is_disk_error(result.error)) {
+    const auto retry_ms =
+      std::chrono::duration_cast<std::chrono::milliseconds>(st.retry_interval).count();
     if (st.held.empty())
       log::error("output {}: {}: {}; holding this block and every later one "
                  "(unacknowledged: the inputs wait) and trying again every {} ms",
-                 st.component, where, result.problem,
-                 std::chrono::duration_cast<std::chrono::milliseconds>(st.retry_interval)
-                   .count());
+                 st.component, where, result.problem, retry_ms);
     else
-      log::error("output {}: still cannot write {}: {}; {} blocks held, trying again "
-                 "in {} ms",
-                 st.component, where, result.problem, st.held.size(),
-                 std::chrono::duration_cast<std::chrono::milliseconds>(st.retry_interval)
-                   .count());
+      log::error("output {}: still failing: {}: {}; {} blocks held, trying again in {} ms",
+                 st.component, where, result.problem, st.held.size(), retry_ms);
     return write_outcome::held;
   }
   log::error("output {}: {}: {}; stopping without acknowledging the block", st.component,

@@ -93,7 +93,7 @@ TEST_F(file_output_faults, a_full_disk_holds_a_caf_stream_back_and_it_resumes_wh
                          transfer_timeout))
     << aggregator.describe();
   // Held, and retried: more errors come, and the output is not given up.
-  ASSERT_TRUE(wait_until([&] { return aggregator.log_count("still cannot write") >= 3; }))
+  ASSERT_TRUE(wait_until([&] { return aggregator.log_count("still failing") >= 3; }))
     << aggregator.describe();
   EXPECT_EQ(aggregator.log_count("giving up"), 0u);
   // Nothing is acknowledged past what the aggregator's file holds.
@@ -124,7 +124,7 @@ TEST_F(file_output_faults, a_read_only_disk_holds_a_tcp_stream_back_and_it_resum
                       + std::to_string(port) + "\"]\n");
   ASSERT_TRUE(collector.start("watching"));
   write_file(logs + "/app.log", test::numbered_lines("app", 0, line_count));
-  ASSERT_TRUE(wait_until([&] { return aggregator.log_count("still cannot write") >= 3; },
+  ASSERT_TRUE(wait_until([&] { return aggregator.log_count("still failing") >= 3; },
                          transfer_timeout))
     << aggregator.describe();
   EXPECT_EQ(aggregator.log_count("giving up"), 0u);
