@@ -803,6 +803,37 @@ TEST_F(file_input, copytruncate_restarts_at_zero_and_loses_nothing) {
   expect_quiet_log();
 }
 
+TEST_F(file_input, copytruncate_while_the_worker_is_stopped_and_the_file_regrew) {
+  // The file is truncated and written again past the offset the agent had
+  // read while the worker cannot look (stopped here; waiting for credit
+  // behind a slow output is the same): the new generation is read from 0.
+  configure("files = [\"app.log\"]\n"
+            "line_mode = true\n");
+  ASSERT_NO_FATAL_FAILURE(start_agent());
+  appender app(path("app.log"));
+  app.write(lines("c", 0, 999));
+  ASSERT_TRUE(wait_for_output(1000 * 10)) << out_size();
+  ASSERT_EQ(::kill(worker, SIGSTOP), 0);
+  write_file(path("app.log.1"), read_file(path("app.log")));
+  ASSERT_EQ(::ftruncate(app.fd(), 0), 0);
+  app.write(lines("c", 1000, 2999)); // 20,000 bytes: past the 10,000 read
+  ASSERT_EQ(::kill(worker, SIGCONT), 0);
+  EXPECT_TRUE(wait_for_output(3000 * 10))
+    << "only " << out_size() << " of " << 3000 * 10 << " bytes\n--- log:\n" << read_file(log_file);
+  app.write(lines("c", 3000, 3099));
+  EXPECT_TRUE(wait_for_output(3100 * 10)) << out_size();
+  ASSERT_NO_FATAL_FAILURE(stop_agent());
+  auto parsed = parse_output(output());
+  EXPECT_TRUE(parsed.bad.empty()) << describe_bad(parsed);
+  auto seq = parsed.by_tag()["c"];
+  std::set<long> distinct(seq.begin(), seq.end());
+  std::cout << "[          ] " << 3100 - static_cast<long>(distinct.size()) << " lines lost, "
+            << seq.size() - distinct.size() << " shipped twice\n";
+  EXPECT_TRUE(is_range(seq, 0, 3099, "app.log, both generations"));
+  EXPECT_EQ(log_count("app.log: truncated"), 1u) << read_file(log_file);
+  expect_quiet_log();
+}
+
 // --- Deletion ----------------------------------------------------------------------------
 
 TEST_F(file_input, deleted_file_is_shipped_to_its_end_then_closed) {
