@@ -75,6 +75,11 @@ public:
   /// prefix still matches `fd`'s first bytes, if any.
   const checkpoint* find(int fd, const file_identity& id) const;
 
+  /// Whether a checkpoint is kept for this device and inode (whatever its head).
+  bool has(std::uint64_t device, std::uint64_t inode) const {
+    return entries_.count(std::make_pair(device, inode)) > 0;
+  }
+
   /// Records (or replaces) the checkpoint of `cp.id` (keyed by device+inode).
   void put(const checkpoint& cp);
 

@@ -134,7 +134,7 @@ void forget_if_done(self_ptr self, tail_id id) {
   auto i = st.files.find(id);
   if (i == st.files.end() || !i->second.finished || !i->second.in_flight.empty())
     return;
-  if (i->second.deleted)
+  if (i->second.deleted || i->second.read_to_end)
     st.store.erase(i->second.identity);
   schedule_flush(self);
   st.files.erase(i);
@@ -226,8 +226,11 @@ void adopt_name(self_ptr self, tail_id id, const std::string& name) {
 // Starts collecting the file `name`. `at_start`: found by the first scan.
 // `shipped_as`: the name its blocks carry (another than `name` for a file
 // that was renamed away from a collected name before it was seen).
+// `only_if_checkpointed`: a name that is not collected, taken only if it is a
+// file the checkpoints know (same inode and head): one renamed away while
+// the agent was down.
 void add_file(self_ptr self, const std::string& name, bool at_start,
-              const std::string& shipped_as) {
+              const std::string& shipped_as, bool only_if_checkpointed = false) {
   auto& st = self->state;
   auto path = st.settings->folder + "/" + name;
   int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC | O_NONBLOCK);
@@ -253,12 +256,19 @@ void add_file(self_ptr self, const std::string& name, bool at_start,
     file.shipped_name = cp->name;
     file.source_id = cp->source_id;
     file.acked_offset = cp->offset;
+    if (only_if_checkpointed)
+      log::notice("input {}: {} is {}, renamed while the agent was down; reading it to "
+                  "its end from offset {} under its old name", st.component, path, cp->name,
+                  std::min(cp->offset, size));
     if (cp->offset > size) {
       log::notice("input {}: {} is shorter than its checkpoint ({} < {}): truncated, "
                   "reading it from 0", st.component, path, size, cp->offset);
       file.source_id = new_source_id();
       file.acked_offset = 0;
     }
+  } else if (only_if_checkpointed) {
+    ::close(fd); // another file now has that inode
+    return;
   } else {
     file.shipped_name = shipped_as;
     file.source_id = new_source_id();
@@ -307,6 +317,10 @@ void name_appeared(self_ptr self, const std::string& name, bool at_start,
     add_file(self, name, at_start, name);
   else if (!old_name.empty() && collected(st, old_name))
     add_file(self, name, at_start, old_name);
+  else if (st.store.has(inode->first, inode->second))
+    // Renamed to a name that is not collected while the agent was down (or
+    // while the queue overflowed): read the rest as if the rename was seen.
+    add_file(self, name, at_start, {}, true);
 }
 
 // `name` may no longer be the file we know under it.
@@ -692,6 +706,7 @@ dir_watcher_actor::behavior_type dir_watcher(self_ptr self, component_context ct
       auto& st = self->state;
       if (auto f = st.files.find(id); f != st.files.end()) {
         f->second.finished = true;
+        f->second.read_to_end = true;
         if (auto n = st.by_name.find(f->second.name); n != st.by_name.end() && n->second == id)
           st.by_name.erase(n);
         forget_if_done(self, id);

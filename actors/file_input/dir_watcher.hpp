@@ -49,6 +49,9 @@ struct tracked_file {
   bool open = false;
   bool deleted = false;
   bool finished = false;
+  /// Its tail read it to its end after it went away (deleted, or renamed to a
+  /// name that is not collected): its checkpoint is of no more use.
+  bool read_to_end = false;
   std::uint32_t crashes = 0;
   caf::actor_clock::time_point last_active;
 };

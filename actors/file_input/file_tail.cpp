@@ -85,6 +85,27 @@ void read_again_from_zero(self_ptr self) {
   report_identity(self);
 }
 
+// Whether the open file, now `size` bytes, is no longer the generation the
+// tail reads: shorter than what was read, or truncated and written again
+// past it (its size alone does not tell: its first bytes do).
+bool generation_changed(self_ptr self, std::uint64_t size) {
+  auto& st = self->state;
+  if (st.offset == 0)
+    return false;
+  return size < st.offset || !is_same_file(st.fd, st.identity);
+}
+
+void restart_generation(self_ptr self, std::uint64_t size) {
+  auto& st = self->state;
+  if (size < st.offset)
+    log::notice("file {}: truncated to {} bytes (was read up to {}); reading again from 0",
+                path_of(st), size, st.offset);
+  else
+    log::notice("file {}: truncated and written again (its first bytes changed; {} bytes, "
+                "was read up to {}); reading again from 0", path_of(st), size, st.offset);
+  read_again_from_zero(self);
+}
+
 // Opens the file by its name if it is closed; false if it cannot be read
 // (gone, or replaced by another file under the same name).
 bool ensure_open(self_ptr self) {
@@ -264,6 +285,23 @@ void read_block(self_ptr self, std::uint64_t seq) {
     release();
     return;
   }
+  // The file may have been truncated while the tail waited for this credit
+  // (and written again past the offset): look again before reading.
+  struct stat info;
+  if (::fstat(st.fd, &info) != 0) {
+    log::error("file {}: fstat failed: {}", path_of(st), std::strerror(errno));
+    release();
+    return;
+  }
+  auto size = static_cast<std::uint64_t>(info.st_size);
+  if (generation_changed(self, size)) {
+    if (st.compressing() > 0) { // after they are published (check runs again then)
+      release();
+      return;
+    }
+    restart_generation(self, size);
+  }
+  st.known_size = size;
   auto read_size = cfg.line_mode ? std::max(cfg.block_size, cfg.max_line) : cfg.block_size;
   // No bigger than what there is (a live file grows by a line or so): the
   // block is allocated at this size and read into directly.
@@ -318,8 +356,19 @@ void read_block(self_ptr self, std::uint64_t seq) {
 // Reads what is new, one block per credit, until the end of the file.
 void check(self_ptr self) {
   auto& st = self->state;
-  if (st.stopped || st.awaiting_credit)
+  if (st.stopped)
     return;
+  if (st.awaiting_credit) {
+    // Still watching size and head: a truncation is seen (and logged) even
+    // when the file is written again before the credit comes.
+    struct stat info;
+    if (st.fd >= 0 && st.compressing() == 0 && ::fstat(st.fd, &info) == 0) {
+      auto size = static_cast<std::uint64_t>(info.st_size);
+      if (generation_changed(self, size))
+        restart_generation(self, size);
+    }
+    return;
+  }
   if (!ensure_open(self)) {
     if (st.removed)
       finish(self);
@@ -331,13 +380,11 @@ void check(self_ptr self) {
     return;
   }
   auto size = static_cast<std::uint64_t>(info.st_size);
-  // Blocks at the compressors are published first (check runs again then).
-  if (size < st.offset && st.compressing() > 0)
-    return;
-  if (size < st.offset) {
-    log::notice("file {}: truncated to {} bytes (was read up to {}); reading again from 0",
-                path_of(st), size, st.offset);
-    read_again_from_zero(self);
+  if (generation_changed(self, size)) {
+    // Blocks at the compressors are published first (check runs again then).
+    if (st.compressing() > 0)
+      return;
+    restart_generation(self, size);
   }
   st.known_size = size;
   if (size > st.offset) {
@@ -346,11 +393,11 @@ void check(self_ptr self) {
       .then([=](std::uint64_t seq) {
         auto& st = self->state;
         st.awaiting_credit = false;
-        auto before = st.offset;
+        auto before = std::make_pair(st.offset, st.source_id);
         read_block(self, seq);
         // More to read (or a full line still to come): ask again, behind the
         // other files waiting for credit.
-        if (st.offset != before)
+        if (std::make_pair(st.offset, st.source_id) != before)
           check(self);
         else if (st.removed && st.final_read)
           finish(self);

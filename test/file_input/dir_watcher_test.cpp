@@ -67,10 +67,11 @@ protected:
 
   /// Starts a file input on `folder` (read_from_head, checkpoints written at
   /// once, 4 KiB blocks) and runs until it is idle.
-  void start() {
+  void start(const std::string& keys = "") {
     const std::string text = "[[inputs]]\ntype = \"file\"\nname = \"logs\"\npath = \""
                              + folder + "\"\nread_from_head = true\n"
-                               "checkpoint_interval = \"0s\"\nblock_size = \"4KiB\"\n";
+                               "checkpoint_interval = \"0s\"\nblock_size = \"4KiB\"\n"
+                             + keys;
     component_context ctx;
     ctx.config = config::load_string(text, base.file("agent.toml"), kinds).inputs.at(0);
     ctx.index = 2;
@@ -297,6 +298,55 @@ TEST_F(dir_watcher_test, a_checkpoint_of_the_previous_format_is_resumed_under_a_
   const auto first = brec->blocks.size();
   start();
   EXPECT_EQ(expect_blocks("a.log", source_id, 2000, first), 2005u);
+}
+
+TEST_F(dir_watcher_test, a_file_renamed_to_a_name_not_collected_while_down_is_read_to_its_end) {
+  write_file(path("app.log"), std::string(3000, 'a'));
+  start("files = [\"*.log\"]\n");
+  const auto id = brec->blocks.at(0).source_id;
+  ack_from(0);
+  ASSERT_EQ(checkpoints().at("app.log").offset, 3000u);
+  stop();
+  // While the agent is down: appended, then rotated away (`mv app.log
+  // app.log.1`; app.log.1 does not match *.log).
+  {
+    std::FILE* f = std::fopen(path("app.log").c_str(), "a");
+    ASSERT_NE(f, nullptr);
+    std::fputs(std::string(5000, 'b').c_str(), f);
+    std::fclose(f);
+  }
+  ASSERT_EQ(::rename(path("app.log").c_str(), path("app.log.1").c_str()), 0);
+  const auto first = brec->blocks.size();
+  start("files = [\"*.log\"]\n");
+  // The rest, under the name it was collected under and its own source id.
+  EXPECT_EQ(expect_blocks("app.log", id, 3000, first), 8000u);
+  EXPECT_TRUE(blocks_of("app.log.1", first).empty());
+  ack_from(first);
+  EXPECT_EQ(checkpoints().at("app.log").offset, 8000u);
+  // Once idle for close_inactive it is finished, and its checkpoint dropped:
+  // the next start does not look at it again.
+  advance(std::chrono::seconds(61));
+  EXPECT_TRUE(checkpoints().empty());
+}
+
+TEST_F(dir_watcher_test, a_name_not_collected_with_another_files_checkpoint_is_not_read) {
+  write_file(path("app.log"), std::string(3000, 'a'));
+  start("files = [\"*.log\"]\n");
+  ack_from(0);
+  stop();
+  // Replaced by another file under the other name: same inode, other head.
+  ASSERT_EQ(::rename(path("app.log").c_str(), path("app.log.1").c_str()), 0);
+  {
+    int fd = ::open(path("app.log.1").c_str(), O_WRONLY | O_TRUNC);
+    ASSERT_GE(fd, 0);
+    std::string other(5000, 'z');
+    ASSERT_EQ(::write(fd, other.data(), other.size()), 5000);
+    ::close(fd);
+  }
+  const auto first = brec->blocks.size();
+  start("files = [\"*.log\"]\n");
+  EXPECT_EQ(brec->blocks.size(), first);
+  EXPECT_TRUE(checkpoints().empty());
 }
 
 } // namespace

@@ -681,6 +681,74 @@ TEST_F(file_input, rename_rotation_over_the_previous_file_with_inode_reuse) {
   expect_quiet_log();
 }
 
+// --- Rotated away while the agent was down --------------------------------------------
+
+class file_input_down : public file_input {
+protected:
+  /// The checkpointed offset of the file shipped as `name` (0 if none).
+  std::uint64_t checkpoint_offset(const std::string& name) const {
+    checkpoint_store store(dir.file("data/file-input-logs.checkpoints"));
+    std::string error;
+    if (!store.load(error))
+      return 0;
+    for (const auto& cp : store.all())
+      if (cp.name == name)
+        return cp.offset;
+    return 0;
+  }
+
+  /// SIGKILL to the monitor and the worker: the agent is gone at once.
+  void kill_agent() {
+    kill_marked(marker);
+    agent.reset();
+  }
+
+  /// app.log is shipped, the agent goes down (`stop`), 5,000 lines are
+  /// appended and app.log renamed to app.log.1 (not collected); the next
+  /// start ships the rest under app.log.
+  void rotate_while_down(const std::function<void()>& down) {
+    configure("files = [\"*.log\"]\n"
+              "line_mode = true\n"
+              "close_inactive = \"1s\"\n");
+    ASSERT_NO_FATAL_FAILURE(start_agent());
+    append(path("app.log"), lines("a", 0, 999));
+    ASSERT_TRUE(wait_for_output(1000 * 10)) << output();
+    ASSERT_TRUE(wait_until([&] { return checkpoint_offset("app.log") == 1000 * 10; }))
+      << "no checkpoint at the end of app.log";
+    ASSERT_NO_FATAL_FAILURE(down());
+    append(path("app.log"), lines("a", 1000, 5999));
+    ASSERT_EQ(::rename(path("app.log").c_str(), path("app.log.1").c_str()), 0);
+    ASSERT_NO_FATAL_FAILURE(start_agent());
+    // A new app.log after the rotation, as an application would write it.
+    append(path("app.log"), lines("b", 0, 99));
+    EXPECT_TRUE(wait_for_output(6100 * 10))
+      << "only " << out_size() << " of " << 6100 * 10 << " bytes\n--- log:\n"
+      << read_file(log_file);
+    // Read to its end, then closed once idle.
+    EXPECT_TRUE(wait_until([&] { return !has_open(worker, path("app.log.1")); }))
+      << "app.log.1 is still open";
+    ASSERT_NO_FATAL_FAILURE(stop_agent());
+    auto parsed = parse_output(output());
+    EXPECT_TRUE(parsed.bad.empty()) << describe_bad(parsed);
+    auto tags = parsed.by_tag();
+    std::set<long> distinct(tags["a"].begin(), tags["a"].end());
+    std::cout << "[          ] " << 6000 - static_cast<long>(distinct.size())
+              << " lines of app.log lost, " << tags["a"].size() - distinct.size()
+              << " shipped twice\n";
+    EXPECT_TRUE(is_range(tags["a"], 0, 5999, "app.log, then app.log.1"));
+    EXPECT_TRUE(is_range(tags["b"], 0, 99, "the new app.log"));
+    expect_quiet_log({"worker was killed by signal 9"});
+  }
+};
+
+TEST_F(file_input_down, a_file_renamed_away_while_stopped_is_read_to_its_end) {
+  rotate_while_down([&] { stop_agent(); });
+}
+
+TEST_F(file_input_down, a_file_renamed_away_after_kill_9_is_read_to_its_end) {
+  rotate_while_down([&] { kill_agent(); });
+}
+
 // --- copytruncate ----------------------------------------------------------------------
 
 TEST_F(file_input, copytruncate_restarts_at_zero_and_loses_nothing) {
@@ -732,6 +800,37 @@ TEST_F(file_input, copytruncate_restarts_at_zero_and_loses_nothing) {
   EXPECT_TRUE(same_text(output(), lines("c", 0, 10199)));
   EXPECT_EQ(log_count("truncated"), 1u) << read_file(log_file);
   EXPECT_EQ(source_ids()["app.log"], second_id) << "a restart changed the source id";
+  expect_quiet_log();
+}
+
+TEST_F(file_input, copytruncate_while_the_worker_is_stopped_and_the_file_regrew) {
+  // The file is truncated and written again past the offset the agent had
+  // read while the worker cannot look (stopped here; waiting for credit
+  // behind a slow output is the same): the new generation is read from 0.
+  configure("files = [\"app.log\"]\n"
+            "line_mode = true\n");
+  ASSERT_NO_FATAL_FAILURE(start_agent());
+  appender app(path("app.log"));
+  app.write(lines("c", 0, 999));
+  ASSERT_TRUE(wait_for_output(1000 * 10)) << out_size();
+  ASSERT_EQ(::kill(worker, SIGSTOP), 0);
+  write_file(path("app.log.1"), read_file(path("app.log")));
+  ASSERT_EQ(::ftruncate(app.fd(), 0), 0);
+  app.write(lines("c", 1000, 2999)); // 20,000 bytes: past the 10,000 read
+  ASSERT_EQ(::kill(worker, SIGCONT), 0);
+  EXPECT_TRUE(wait_for_output(3000 * 10))
+    << "only " << out_size() << " of " << 3000 * 10 << " bytes\n--- log:\n" << read_file(log_file);
+  app.write(lines("c", 3000, 3099));
+  EXPECT_TRUE(wait_for_output(3100 * 10)) << out_size();
+  ASSERT_NO_FATAL_FAILURE(stop_agent());
+  auto parsed = parse_output(output());
+  EXPECT_TRUE(parsed.bad.empty()) << describe_bad(parsed);
+  auto seq = parsed.by_tag()["c"];
+  std::set<long> distinct(seq.begin(), seq.end());
+  std::cout << "[          ] " << 3100 - static_cast<long>(distinct.size()) << " lines lost, "
+            << seq.size() - distinct.size() << " shipped twice\n";
+  EXPECT_TRUE(is_range(seq, 0, 3099, "app.log, both generations"));
+  EXPECT_EQ(log_count("app.log: truncated"), 1u) << read_file(log_file);
   expect_quiet_log();
 }
 

@@ -492,6 +492,53 @@ TEST_F(file_tail_test, each_truncation_gives_a_new_source_id_told_before_its_blo
   EXPECT_EQ(brec->blocks[2].offset, 0u);
 }
 
+TEST_F(file_tail_test, a_truncation_while_waiting_for_credit_is_seen_though_the_file_regrew) {
+  // copytruncate while the tail waits for credit (a slow output), and the
+  // file written again past the read offset before the credit comes.
+  wrec->hold_credit = true;
+  append("a.log", text(20));
+  start("a.log");
+  grant();
+  grant();
+  ASSERT_EQ(shipped(), text(20));
+  append("a.log", text(10, 'A'));
+  inject(modified_atom_v);
+  ASSERT_EQ(wrec->held, 1u);
+  truncate("a.log");
+  const auto second = text(50, 'k');
+  append("a.log", second);
+  // Told while it waits: it sees the truncation at once, without credit
+  // (the watcher hears of the new generation).
+  inject(modified_atom_v);
+  EXPECT_EQ(wrec->source_ids.size(), 1u);
+  EXPECT_TRUE(brec->blocks.size() == 2u);
+  wrec->hold_credit = false;
+  grant();
+  EXPECT_EQ(shipped(), text(20) + second);
+  expect_consistent(0, 2);
+}
+
+TEST_F(file_tail_test, a_truncation_the_tail_was_not_told_of_is_seen_by_its_head) {
+  // The credit comes before any event about the truncation (events and
+  // credit come from different senders; or the worker was stopped): the
+  // head of the file tells that it is another generation.
+  wrec->hold_credit = true;
+  append("a.log", text(20));
+  start("a.log");
+  grant();
+  grant();
+  ASSERT_EQ(shipped(), text(20));
+  append("a.log", text(10, 'A'));
+  inject(modified_atom_v);
+  truncate("a.log");
+  const auto second = text(50, 'k');
+  append("a.log", second);
+  wrec->hold_credit = false;
+  grant();
+  EXPECT_EQ(shipped(), text(20) + second);
+  expect_consistent(0, 2);
+}
+
 TEST_F(file_tail_test, a_truncated_file_is_still_its_own_after_closing_and_reopening) {
   append("a.log", "hello world\n");
   start("a.log");
