@@ -190,22 +190,6 @@ protected:
     return received + "/" + origin + "/" + file;
   }
 
-  /// The source offset up to which `collector`'s file input has `file`
-  /// acknowledged, as its checkpoint holds it (0 if none).
-  std::uint64_t checkpoint_of(const agent_process& collector, const std::string& file) const {
-    auto text = read_file(dir.file(collector.name() + "-data/file-input-logs.checkpoints"));
-    for (const auto& line : complete_lines(text)) {
-      // <device> <inode> <prefix_length> <prefix_hash> <source_id> <offset> <name>
-      std::istringstream in(line);
-      std::string fields[7];
-      for (auto& f : fields)
-        in >> f;
-      if (fields[6] == file)
-        return std::stoull(fields[5]);
-    }
-    return 0;
-  }
-
   static ::testing::AssertionResult wait_for_size(const std::string& path, std::uint64_t size) {
     if (wait_until([&] { return size_of(path) >= size; }, transfer_timeout))
       return ::testing::AssertionSuccess();
@@ -273,7 +257,7 @@ TEST_F(caf_link_process, a_collector_worker_killed_mid_transfer_resumes_from_its
   ASSERT_TRUE(collector.start("linked to"));
   auto text = numbered_text("big", 60 * mib);
   auto out = received_file("collector", "big.log");
-  auto ready = [&] { return checkpoint_of(collector, "big.log") >= 4 * unacked; };
+  auto ready = [&] { return collector.checkpoint_of("logs", "big.log") >= 4 * unacked; };
   const auto before_kill = append_until(logs + "/big.log", text, ready);
   ASSERT_TRUE(wait_until(ready, transfer_timeout)) << collector.describe() << aggregator.describe();
   // kill -9 of the worker only: its monitor starts a new one (after 1 s).
@@ -283,7 +267,7 @@ TEST_F(caf_link_process, a_collector_worker_killed_mid_transfer_resumes_from_its
   ASSERT_EQ(::kill(worker, SIGKILL), 0);
   ASSERT_TRUE(wait_until([&] { return !alive(worker); }));
   // What the new worker resumes from, and what the aggregator had then.
-  const auto resume_at = checkpoint_of(collector, "big.log");
+  const auto resume_at = collector.checkpoint_of("logs", "big.log");
   const auto at_kill = size_of(out);
   append_file(logs + "/big.log", text.substr(before_kill));
   ASSERT_TRUE(wait_until([&] { return collector.log_count("linked to") > links_before; }))
@@ -378,7 +362,7 @@ TEST_F(caf_link_process, a_relay_passes_blocks_on_and_the_checkpoint_waits_for_t
   // in this order, checkpoint <= size holds at every sample.
   std::uint64_t worst_lead = 0;
   auto sample = [&] {
-    auto checkpoint = checkpoint_of(collector, "big.log");
+    auto checkpoint = collector.checkpoint_of("logs", "big.log");
     auto written = size_of(out);
     if (checkpoint > written)
       worst_lead = std::max(worst_lead, checkpoint - written);
@@ -395,7 +379,7 @@ TEST_F(caf_link_process, a_relay_passes_blocks_on_and_the_checkpoint_waits_for_t
   EXPECT_TRUE(wait_until([&] { sample(); return relay.log_count("lost the link to") > 0; }))
     << relay.describe();
   sample();
-  const auto checkpoint_while_frozen = checkpoint_of(collector, "big.log");
+  const auto checkpoint_while_frozen = collector.checkpoint_of("logs", "big.log");
   ASSERT_NO_FATAL_FAILURE(thaw(aggregator));
   ASSERT_TRUE(sampled_size(text.size())) << collector.describe() << relay.describe()
                                          << aggregator.describe();
@@ -405,7 +389,7 @@ TEST_F(caf_link_process, a_relay_passes_blocks_on_and_the_checkpoint_waits_for_t
   EXPECT_LT(at_stop, text.size()) << "stopped after everything arrived: not mid-transfer";
   EXPECT_LE(checkpoint_while_frozen, at_stop);
   EXPECT_EQ(worst_lead, 0u) << "the collector's checkpoint ran ahead of the aggregator's file";
-  EXPECT_EQ(checkpoint_of(collector, "big.log"), text.size());
+  EXPECT_EQ(collector.checkpoint_of("logs", "big.log"), text.size());
   EXPECT_TRUE(holds_exactly(out, text)) << collector.describe() << relay.describe()
                                         << aggregator.describe();
 }

@@ -34,6 +34,8 @@ protected:
   temp_dir dir{"logpipe-fo"};
   const std::string logs = dir.file("logs");
   const std::string received = dir.file("received");
+  agent_process aggregator{dir, "aggregator"};
+  agent_process collector{dir, "collector"};
 
   void SetUp() override { fs::create_directories(logs); }
 
@@ -47,19 +49,27 @@ protected:
            + "\"\nretry_interval = \"200ms\"\n";
   }
 
-  /// The source offset the collector's checkpoint holds for `file` (0 if none).
-  std::uint64_t checkpoint_of(const agent_process& collector, const std::string& file) const {
-    auto text = read_file(dir.file(collector.name() + "-data/file-input-logs.checkpoints"));
-    for (const auto& line : complete_lines(text)) {
-      // <device> <inode> <prefix_length> <prefix_hash> <source_id> <offset> <name>
-      std::istringstream in(line);
-      std::string fields[7];
-      for (auto& f : fields)
-        in >> f;
-      if (fields[6] == file)
-        return std::stoull(fields[5]);
-    }
-    return 0;
+  /// Starts an aggregator (a `link` input: "caf" or "tcp", into a file
+  /// output of `layout`), then a collector watching `logs` for `files`.
+  ::testing::AssertionResult start_pair(const std::string& link, const std::string& layout,
+                                        const std::string& files = "*.log") {
+    const auto address = "127.0.0.1:" + std::to_string(free_port());
+    aggregator.configure("[[inputs]]\ntype = \"" + link + "\"\nlisten = \"" + address + "\"\n"
+                         + file_output(layout));
+    if (auto started = aggregator.start("listening on"); !started)
+      return started;
+    collector.configure(file_input(logs, files) + "[[outputs]]\ntype = \"" + link + "\"\n"
+                        + (link == "caf" ? "connect = \"" + address + "\"\n"
+                                         : "endpoints = [\"" + address + "\"]\n"));
+    return collector.start(link == "caf" ? "linked to" : "watching");
+  }
+
+  /// Waits until `path` holds every line of the stream at least once.
+  ::testing::AssertionResult all_arrived(const std::string& path) {
+    if (wait_until([&] { return test::tally_lines(read_file(path), "app", line_count).lost == 0; },
+                   transfer_timeout))
+      return ::testing::AssertionSuccess();
+    return ::testing::AssertionFailure() << collector.describe() << aggregator.describe();
   }
 
   static ::testing::AssertionResult lines_exactly_once(const std::string& path) {
@@ -78,15 +88,7 @@ TEST_F(file_output_faults, a_full_disk_holds_a_caf_stream_back_and_it_resumes_wh
     GTEST_SKIP() << disk.why_not();
   // 4 MiB left: the 10 MiB stream fills the disk.
   write_file(received + "/filler", std::string(12 * mib, 'x'));
-  auto port = free_port();
-  agent_process aggregator(dir, "aggregator");
-  aggregator.configure("[[inputs]]\ntype = \"caf\"\nlisten = \"127.0.0.1:" + std::to_string(port)
-                       + "\"\n" + file_output("by_origin"));
-  ASSERT_TRUE(aggregator.start("listening on"));
-  agent_process collector(dir, "collector");
-  collector.configure(file_input(logs) + "[[outputs]]\ntype = \"caf\"\nconnect = \"127.0.0.1:"
-                      + std::to_string(port) + "\"\n");
-  ASSERT_TRUE(collector.start("linked to"));
+  ASSERT_TRUE(start_pair("caf", "by_origin"));
   write_file(logs + "/app.log", test::numbered_lines("app", 0, line_count));
   const auto out = received + "/collector/app.log";
   ASSERT_TRUE(wait_until([&] { return aggregator.log_count("holding this block") > 0; },
@@ -97,12 +99,10 @@ TEST_F(file_output_faults, a_full_disk_holds_a_caf_stream_back_and_it_resumes_wh
     << aggregator.describe();
   EXPECT_EQ(aggregator.log_count("giving up"), 0u);
   // Nothing is acknowledged past what the aggregator's file holds.
-  EXPECT_LE(checkpoint_of(collector, "app.log"), size_of(out));
+  EXPECT_LE(collector.checkpoint_of("logs", "app.log"), size_of(out));
   EXPECT_LT(size_of(out), 10 * mib);
   fs::remove(received + "/filler");
-  ASSERT_TRUE(wait_until([&] { return test::tally_lines(read_file(out), "app", line_count).lost == 0; },
-                         transfer_timeout))
-    << collector.describe() << aggregator.describe();
+  ASSERT_TRUE(all_arrived(out));
   ASSERT_TRUE(collector.stop());
   ASSERT_TRUE(aggregator.stop());
   EXPECT_TRUE(lines_exactly_once(out));
@@ -114,15 +114,7 @@ TEST_F(file_output_faults, a_read_only_disk_holds_a_tcp_stream_back_and_it_resum
   if (!disk.mounted())
     GTEST_SKIP() << disk.why_not();
   ASSERT_EQ(::mount(nullptr, received.c_str(), nullptr, MS_REMOUNT | MS_RDONLY, nullptr), 0);
-  auto port = free_port();
-  agent_process aggregator(dir, "aggregator");
-  aggregator.configure("[[inputs]]\ntype = \"tcp\"\nlisten = \"127.0.0.1:" + std::to_string(port)
-                       + "\"\n" + file_output("flat"));
-  ASSERT_TRUE(aggregator.start("listening on"));
-  agent_process collector(dir, "collector");
-  collector.configure(file_input(logs) + "[[outputs]]\ntype = \"tcp\"\nendpoints = [\"127.0.0.1:"
-                      + std::to_string(port) + "\"]\n");
-  ASSERT_TRUE(collector.start("watching"));
+  ASSERT_TRUE(start_pair("tcp", "flat"));
   write_file(logs + "/app.log", test::numbered_lines("app", 0, line_count));
   ASSERT_TRUE(wait_until([&] { return aggregator.log_count("still failing") >= 3; },
                          transfer_timeout))
@@ -130,9 +122,7 @@ TEST_F(file_output_faults, a_read_only_disk_holds_a_tcp_stream_back_and_it_resum
   EXPECT_EQ(aggregator.log_count("giving up"), 0u);
   ASSERT_EQ(::mount(nullptr, received.c_str(), nullptr, MS_REMOUNT, nullptr), 0);
   const auto out = received + "/app.log";
-  ASSERT_TRUE(wait_until([&] { return test::tally_lines(read_file(out), "app", line_count).lost == 0; },
-                         transfer_timeout))
-    << collector.describe() << aggregator.describe();
+  ASSERT_TRUE(all_arrived(out));
   ASSERT_TRUE(collector.stop());
   ASSERT_TRUE(aggregator.stop());
   EXPECT_TRUE(lines_exactly_once(out));
@@ -140,21 +130,11 @@ TEST_F(file_output_faults, a_read_only_disk_holds_a_tcp_stream_back_and_it_resum
 
 TEST_F(file_output_faults, a_name_taken_by_a_folder_is_refused_and_every_other_stream_goes_on) {
   fs::create_directories(received + "/lost+found");
-  auto port = free_port();
-  agent_process aggregator(dir, "aggregator");
-  aggregator.configure("[[inputs]]\ntype = \"tcp\"\nlisten = \"127.0.0.1:" + std::to_string(port)
-                       + "\"\n" + file_output("flat"));
-  ASSERT_TRUE(aggregator.start("listening on"));
-  agent_process collector(dir, "collector");
-  collector.configure(file_input(logs, "*") + "[[outputs]]\ntype = \"tcp\"\nendpoints = [\"127.0.0.1:"
-                      + std::to_string(port) + "\"]\n");
-  ASSERT_TRUE(collector.start("watching"));
+  ASSERT_TRUE(start_pair("tcp", "flat", "*"));
   write_file(logs + "/lost+found", test::numbered_lines("lost", 0, 1000));
   write_file(logs + "/app.log", test::numbered_lines("app", 0, line_count));
   const auto out = received + "/app.log";
-  ASSERT_TRUE(wait_until([&] { return test::tally_lines(read_file(out), "app", line_count).lost == 0; },
-                         transfer_timeout))
-    << collector.describe() << aggregator.describe();
+  ASSERT_TRUE(all_arrived(out));
   ASSERT_TRUE(collector.stop());
   ASSERT_TRUE(aggregator.stop());
   EXPECT_TRUE(lines_exactly_once(out));

@@ -9,7 +9,9 @@
 #include "test/support/process_helpers.hpp"
 
 #include <algorithm>
+#include <cstdint>
 #include <optional>
+#include <sstream>
 #include <string>
 
 namespace logpipe::proc_test {
@@ -91,6 +93,22 @@ public:
       if (l.level == level)
         out.push_back(l.text);
     return out;
+  }
+
+  /// The source offset up to which its file input `input` has `file`
+  /// acknowledged, as the input's checkpoint file holds it (0 if none).
+  std::uint64_t checkpoint_of(const std::string& input, const std::string& file) const {
+    auto text = read_file(dir_.file(name_ + "-data/file-input-" + input + ".checkpoints"));
+    for (const auto& line : complete_lines(text)) {
+      // <device> <inode> <prefix_length> <prefix_hash> <source_id> <offset> <name>
+      std::istringstream in(line);
+      std::string fields[7];
+      for (auto& f : fields)
+        in >> f;
+      if (fields[6] == file)
+        return std::stoull(fields[5]);
+    }
+    return 0;
   }
 
   /// Its log and stderr, for failure messages.
